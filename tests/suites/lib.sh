@@ -1,0 +1,98 @@
+# shellcheck shell=bash
+# Helpers for suites running inside the guest (sourced).
+
+EMU=/mnt/src/tests/emu/dlemu
+TOOLS=/mnt/src/tests/tools
+EMU_SOCK=/run/dlemu.sock
+OUT=/mnt/out
+EMU_PID=
+
+say() { printf '%s\n' "$*"; }
+fail() { printf 'FAIL: %s\n' "$*"; exit 1; }
+ok() { printf 'ok - %s\n' "$*"; }
+
+emu() { "$EMU" ctl --socket "$EMU_SOCK" "$@"; }
+
+# Keep a driver from binding the emulated adapter (udev autoloads by modalias).
+forbid_module() { echo "install $1 /bin/true" >>/etc/modprobe.d/dlkms-suite.conf; }
+
+# start_emu MONITOR [more dlemu args]: start the emulator, wait until it answers
+start_emu() {
+	local i
+	"$EMU" --socket "$EMU_SOCK" --monitor "$@" >>/tmp/dlemu.log 2>&1 &
+	EMU_PID=$!
+	for i in $(seq 1 200); do
+		emu ping >/dev/null 2>&1 && return 0
+		kill -0 "$EMU_PID" 2>/dev/null || { cat /tmp/dlemu.log; fail "dlemu exited during start"; }
+		sleep 0.1
+	done
+	cat /tmp/dlemu.log
+	fail "dlemu did not become ready"
+}
+
+stop_emu() {
+	[ -n "$EMU_PID" ] || return 0
+	kill "$EMU_PID" 2>/dev/null
+	wait "$EMU_PID" 2>/dev/null
+	EMU_PID=
+}
+
+# usb_iface_of VENDOR: sysfs path of the first interface of a 17e9 device
+usb_iface() {
+	local d
+	for d in /sys/bus/usb/devices/*:*; do
+		[ -e "$d/../idVendor" ] || continue
+		[ "$(cat "$d/../idVendor")" = 17e9 ] && { echo "$d"; return 0; }
+	done
+	return 1
+}
+
+# wait_usb_bound DRIVER [TIMEOUT]: wait until the adapter's interface is bound to DRIVER
+wait_usb_bound() {
+	local drv=$1 t=${2:-30} i d
+	for i in $(seq 1 $((t * 10))); do
+		d=$(usb_iface) && [ -e "$d/driver" ] &&
+			[ "$(basename "$(readlink "$d/driver")")" = "$drv" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# card_of DRIVER: /dev/dri/cardN whose DRM driver is DRIVER
+card_of() {
+	local c
+	for c in /sys/class/drm/card[0-9]*; do
+		case "$c" in *-*) continue ;; esac
+		[ -e "$c/device/driver" ] || continue
+		if [ "$(basename "$(readlink "$c/device/driver")")" = "$1" ]; then
+			echo "/dev/dri/$(basename "$c")"
+			return 0
+		fi
+	done
+	return 1
+}
+
+wait_card() {
+	local t=${2:-30} i c
+	for i in $(seq 1 $((t * 10))); do
+		c=$(card_of "$1") && [ -c "$c" ] && { echo "$c"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_mode WxH [TIMEOUT]: wait until the emulator decodes that mode
+wait_mode() {
+	local t=${2:-30} i
+	for i in $(seq 1 $((t * 10))); do
+		emu mode 2>/dev/null | grep -q "^$1 " && return 0
+		sleep 0.1
+	done
+	emu mode
+	return 1
+}
+
+cleanup_suite() {
+	stop_emu
+}
+trap cleanup_suite EXIT
