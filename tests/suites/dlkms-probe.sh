@@ -1,0 +1,35 @@
+#!/bin/bash
+# The dkms-built module loads into the kernel it was built for, binds the
+# emulated adapter by vendor and interface class (not product id), finds the
+# bulk OUT endpoint from the descriptors, survives a yank and replug, and
+# unloads with no reference left.
+. tests/suites/lib.sh
+forbid_module udl
+
+[ -f "$DLKMS_KO" ] || fail "no dkms-built module at $DLKMS_KO"
+modinfo "$DLKMS_KO" | grep -q '^alias: *usb:v17E9p\*' || fail "module alias does not match vendor 0x17e9 for any product"
+insmod "$DLKMS_KO" || fail "insmod dlkms"
+ok "dlkms loaded ($(modinfo -F vermagic "$DLKMS_KO" | cut -d' ' -f1))"
+
+start_emu dvi1080 --product 0x01d4
+wait_usb_bound dlkms 30 || fail "dlkms did not bind the adapter"
+ok "dlkms bound the adapter with product id 0x01d4"
+dmesg | grep -E 'dlkms' | tail -n 5
+ep=$(dmesg | grep -oE 'dlkms.*bulk OUT (endpoint|ep) *(0x)?[0-9a-f]+' | tail -n 1)
+[ -n "$ep" ] || fail "dlkms did not log the bulk OUT endpoint it found"
+ok "probe logged: $ep"
+
+emu yank >/dev/null || fail "yank"
+for i in $(seq 1 50); do usb_iface >/dev/null || break; sleep 0.1; done
+usb_iface >/dev/null && fail "the adapter is still present after the yank"
+ok "yank: the interface went away"
+emu replug >/dev/null || fail "replug"
+wait_usb_bound dlkms 30 || fail "dlkms did not bind the replugged adapter"
+ok "replug: bound again"
+
+stop_emu
+for i in $(seq 1 50); do usb_iface >/dev/null || break; sleep 0.1; done
+[ "$(cat /sys/module/dlkms/refcnt)" = 0 ] || fail "module refcount $(cat /sys/module/dlkms/refcnt) after the device went away"
+rmmod dlkms || fail "rmmod dlkms"
+[ ! -e /sys/module/dlkms ] || fail "dlkms still loaded"
+ok "rmmod dlkms with refcount 0"
