@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * DisplayLink DL-1x0/DL-1x5 bulk command encoder.
+ *
+ * Plain C with no kernel dependencies beyond fixed-size integer types, so
+ * the same file builds into the module, the userspace unit tests, the
+ * emulator's tests and the fuzz target: what the tests prove about the
+ * encoder is what the driver sends.
+ */
+#ifndef DLKMS_PROTO_H
+#define DLKMS_PROTO_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#else
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+#endif
+
+/* Every command starts with this byte; a lone one is a no-op. */
+#define DL_CMD_START		0xaf
+#define DL_CMD_REG		0x20
+#define DL_CMD_RAW8		0x60
+#define DL_CMD_RLX8		0x63
+#define DL_CMD_RAW16		0x68
+#define DL_CMD_COPY16		0x6a
+#define DL_CMD_RLX16		0x6b
+#define DL_CMD_SYNC		0xa0
+
+/* Video registers (written with DL_CMD_REG). */
+#define DL_REG_COLORDEPTH	0x00	/* 0 = 16 bpp, 1 = 24 bpp */
+#define DL_REG_XDISPLAYSTART	0x01
+#define DL_REG_XDISPLAYEND	0x03
+#define DL_REG_YDISPLAYSTART	0x05
+#define DL_REG_YDISPLAYEND	0x07
+#define DL_REG_XENDCOUNT	0x09
+#define DL_REG_HSYNCSTART	0x0b
+#define DL_REG_HSYNCEND		0x0d
+#define DL_REG_HPIXELS		0x0f
+#define DL_REG_YENDCOUNT	0x11
+#define DL_REG_VSYNCSTART	0x13
+#define DL_REG_VSYNCEND		0x15
+#define DL_REG_VPIXELS		0x17
+#define DL_REG_PIXELCLOCK5K	0x1b
+#define DL_REG_BLANKMODE	0x1f
+#define DL_REG_BASE16		0x20
+#define DL_REG_STRIDE16		0x23
+#define DL_REG_BASE8		0x26
+#define DL_REG_STRIDE8		0x29
+#define DL_REG_SYNC		0xff	/* 0x00 holds updates, 0xff applies them */
+
+#define DL_BLANK_ON		0x00
+#define DL_BLANK_BLANKED	0x01
+#define DL_BLANK_POWERDOWN	0x07
+
+/* A command covers at most this many pixels (its count byte 0 means 256). */
+#define DL_MAX_CMD_PIXELS	256
+
+/* The device's video memory, byte addressed by 24-bit addresses. */
+#define DL_MEM_SIZE		(16u << 20)
+
+struct dl_timings {
+	u16 hdisplay, hsync_start, hsync_end, htotal;
+	u16 vdisplay, vsync_start, vsync_end, vtotal;
+	u32 clock_khz;
+};
+
+/* Worst-case size of dl_enc_modeset()'s output. */
+#define DL_MODESET_MAX_BYTES	256
+
+u16 dl_lfsr16(u16 count);
+
+size_t dl_enc_reg(u8 *buf, u8 reg, u8 val);
+size_t dl_enc_modeset(u8 *buf, const struct dl_timings *t, bool bpp24,
+		      u32 base16, u32 base8);
+size_t dl_enc_blank(u8 *buf, u8 blank_mode);
+
+/*
+ * Encode up to @npx pixels of one scanline span starting at device byte
+ * address @addr as RLX16 commands into @buf (at most @len bytes). Returns the
+ * number of bytes written and stores the number of pixels consumed in
+ * @done, which is less than @npx only when @buf ran out; the caller then
+ * continues at @addr + 2 * @done in a new buffer.
+ */
+size_t dl_enc_rlx16(u8 *buf, size_t len, u32 addr, const u16 *px,
+		    unsigned int npx, unsigned int *done);
+
+/* The same for the 8-bit plane (24-bpp mode's low bits), one byte a pixel. */
+size_t dl_enc_rlx8(u8 *buf, size_t len, u32 addr, const u8 *px,
+		   unsigned int npx, unsigned int *done);
+
+/* Smallest buffer dl_enc_rlx16()/dl_enc_rlx8() can always make progress in. */
+#define DL_RLX_MIN_BYTES	11
+
+/* XRGB8888 to the device's planes: RGB565 truncated, and 24-bpp's low bits. */
+static inline u16 dl_xrgb_to_565(u32 px)
+{
+	return ((px >> 8) & 0xf800) | ((px >> 5) & 0x07e0) | ((px >> 3) & 0x001f);
+}
+
+static inline u8 dl_xrgb_to_low8(u32 px)
+{
+	/* R[2:0] G[1:0] B[2:0], the "323" leftovers of RGB565 */
+	return ((px >> 11) & 0xe0) | ((px >> 5) & 0x18) | (px & 0x07);
+}
+
+#endif /* DLKMS_PROTO_H */

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * DisplayLink DL-1x0/DL-1x5 bulk command encoder (see dlkms_proto.h).
+ *
+ * Copyright (C) 2026 dlkms developers
+ */
+
+#include "dlkms_proto.h"
+
+/*
+ * The timing registers are loaded into hardware counters that are LFSRs, so
+ * a count n is programmed as the LFSR state after n steps from 0xffff.
+ */
+u16 dl_lfsr16(u16 count)
+{
+	u32 v = 0xffff;
+
+	while (count--)
+		v = ((v << 1) | (((v >> 15) ^ (v >> 4) ^ (v >> 2) ^ (v >> 1)) & 1)) & 0xffff;
+
+	return v;
+}
+
+static void put_be24(u8 *p, u32 v)
+{
+	p[0] = v >> 16;
+	p[1] = v >> 8;
+	p[2] = v;
+}
+
+size_t dl_enc_reg(u8 *buf, u8 reg, u8 val)
+{
+	buf[0] = DL_CMD_START;
+	buf[1] = DL_CMD_REG;
+	buf[2] = reg;
+	buf[3] = val;
+	return 4;
+}
+
+/* a 16-bit register pair, most significant byte at the lower register */
+static size_t enc_reg16_be(u8 *buf, u8 reg, u16 val)
+{
+	size_t n = dl_enc_reg(buf, reg, val >> 8);
+
+	return n + dl_enc_reg(buf + n, reg + 1, val & 0xff);
+}
+
+static size_t enc_reg24_be(u8 *buf, u8 reg, u32 val)
+{
+	size_t n = dl_enc_reg(buf, reg, (val >> 16) & 0xff);
+
+	n += dl_enc_reg(buf + n, reg + 1, (val >> 8) & 0xff);
+	return n + dl_enc_reg(buf + n, reg + 2, val & 0xff);
+}
+
+/*
+ * A one-pixel copy onto itself. Register batches take effect on the device
+ * only once a drawing command follows (udl and udlfb rely on the same).
+ */
+static size_t enc_kick(u8 *buf)
+{
+	buf[0] = DL_CMD_START;
+	buf[1] = DL_CMD_COPY16;
+	put_be24(buf + 2, 0);
+	buf[5] = 1;
+	put_be24(buf + 6, 0);
+	return 9;
+}
+
+/*
+ * Program a mode. The sync pulses are placed as the in-tree driver places
+ * them (horizontal sync from 1 to its width + 1, vertical from 0 to its
+ * width, display start counted back from the total), which is known to
+ * work on real adapters; polarity is not encoded.
+ */
+size_t dl_enc_modeset(u8 *buf, const struct dl_timings *t, bool bpp24,
+		      u32 base16, u32 base8)
+{
+	u16 xds = t->htotal - t->hsync_start;
+	u16 yds = t->vtotal - t->vsync_start;
+	size_t n = 0;
+
+	n += dl_enc_reg(buf + n, DL_REG_SYNC, 0x00);
+	n += dl_enc_reg(buf + n, DL_REG_COLORDEPTH, bpp24 ? 1 : 0);
+	n += enc_reg24_be(buf + n, DL_REG_BASE16, base16);
+	n += enc_reg24_be(buf + n, DL_REG_BASE8, base8);
+	n += enc_reg16_be(buf + n, DL_REG_XDISPLAYSTART, dl_lfsr16(xds));
+	n += enc_reg16_be(buf + n, DL_REG_XDISPLAYEND, dl_lfsr16(xds + t->hdisplay));
+	n += enc_reg16_be(buf + n, DL_REG_YDISPLAYSTART, dl_lfsr16(yds));
+	n += enc_reg16_be(buf + n, DL_REG_YDISPLAYEND, dl_lfsr16(yds + t->vdisplay));
+	n += enc_reg16_be(buf + n, DL_REG_XENDCOUNT, dl_lfsr16(t->htotal - 1));
+	n += enc_reg16_be(buf + n, DL_REG_HSYNCSTART, dl_lfsr16(1));
+	n += enc_reg16_be(buf + n, DL_REG_HSYNCEND,
+			  dl_lfsr16(t->hsync_end - t->hsync_start + 1));
+	n += enc_reg16_be(buf + n, DL_REG_HPIXELS, t->hdisplay);
+	n += enc_reg16_be(buf + n, DL_REG_YENDCOUNT, dl_lfsr16(t->vtotal));
+	n += enc_reg16_be(buf + n, DL_REG_VSYNCSTART, dl_lfsr16(0));
+	n += enc_reg16_be(buf + n, DL_REG_VSYNCEND,
+			  dl_lfsr16(t->vsync_end - t->vsync_start));
+	n += enc_reg16_be(buf + n, DL_REG_VPIXELS, t->vdisplay);
+	/* the pixel clock is little-endian, in units of 5 kHz */
+	n += dl_enc_reg(buf + n, DL_REG_PIXELCLOCK5K, (t->clock_khz / 5) & 0xff);
+	n += dl_enc_reg(buf + n, DL_REG_PIXELCLOCK5K + 1, ((t->clock_khz / 5) >> 8) & 0xff);
+	n += dl_enc_reg(buf + n, DL_REG_BLANKMODE, DL_BLANK_ON);
+	n += dl_enc_reg(buf + n, DL_REG_SYNC, 0xff);
+	n += enc_kick(buf + n);
+	return n;
+}
+
+size_t dl_enc_blank(u8 *buf, u8 blank_mode)
+{
+	size_t n = 0;
+
+	n += dl_enc_reg(buf + n, DL_REG_SYNC, 0x00);
+	n += dl_enc_reg(buf + n, DL_REG_BLANKMODE, blank_mode);
+	n += dl_enc_reg(buf + n, DL_REG_SYNC, 0xff);
+	n += enc_kick(buf + n);
+	return n;
+}
+
+/*
+ * RLX: a command covers up to 256 pixels as spans of raw pixels, each
+ * followed by a count of further repeats of its last pixel. A raw span is
+ * closed where a pixel equals the one before it. The pixel count in the
+ * header and a span's raw count are written once known, so a command can be
+ * cut short wherever the buffer ends and stays well-formed.
+ */
+static inline u32 px_at(const void *px, unsigned int bpp, unsigned int i)
+{
+	return bpp == 2 ? ((const u16 *)px)[i] : ((const u8 *)px)[i];
+}
+
+static inline void px_put(u8 *p, unsigned int bpp, u32 v)
+{
+	if (bpp == 2)
+		*p++ = v >> 8;
+	*p = v;
+}
+
+static size_t enc_rlx(u8 *buf, size_t len, u8 op, unsigned int bpp, u32 addr,
+		      const void *px, unsigned int npx, unsigned int *done)
+{
+	unsigned int i = 0;
+	size_t pos = 0;
+
+	while (i < npx && len - pos >= DL_RLX_MIN_BYTES) {
+		unsigned int start = i;
+		unsigned int end = i + (npx - i < DL_MAX_CMD_PIXELS ?
+					npx - i : DL_MAX_CMD_PIXELS);
+		u8 *cmd = buf + pos;
+
+		cmd[0] = DL_CMD_START;
+		cmd[1] = op;
+		put_be24(cmd + 2, addr + i * bpp);
+		pos += 6;
+		/* a span needs its raw count, one pixel and a repeat count */
+		while (i < end && len - pos >= 2 + bpp) {
+			u8 *raw_count = buf + pos++;
+			unsigned int raw = 0;
+			u32 last;
+
+			do {
+				last = px_at(px, bpp, i++);
+				px_put(buf + pos, bpp, last);
+				pos += bpp;
+				raw++;
+			} while (i < end && px_at(px, bpp, i) != last &&
+				 len - pos >= bpp + 1);
+			*raw_count = raw & 0xff;	/* 256 is sent as 0 */
+
+			if (i < end && px_at(px, bpp, i) == last) {
+				unsigned int rep = 0;
+
+				while (i < end && rep < 255 && px_at(px, bpp, i) == last) {
+					rep++;
+					i++;
+				}
+				buf[pos++] = rep;
+			} else if (i < end) {
+				break;	/* out of room: the command ends here */
+			}
+		}
+		cmd[5] = (i - start) & 0xff;
+	}
+	*done = i;
+	return pos;
+}
+
+size_t dl_enc_rlx16(u8 *buf, size_t len, u32 addr, const u16 *px,
+		    unsigned int npx, unsigned int *done)
+{
+	return enc_rlx(buf, len, DL_CMD_RLX16, 2, addr, px, npx, done);
+}
+
+size_t dl_enc_rlx8(u8 *buf, size_t len, u32 addr, const u8 *px,
+		   unsigned int npx, unsigned int *done)
+{
+	return enc_rlx(buf, len, DL_CMD_RLX8, 1, addr, px, npx, done);
+}
