@@ -13,12 +13,12 @@
 #ifdef __KERNEL__
 #include <linux/types.h>
 #else
+#include <linux/types.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
-typedef uint8_t u8;
-typedef uint16_t u16;
-typedef uint32_t u32;
+typedef __u8 u8;
+typedef __u16 u16;
+typedef __u32 u32;
 #endif
 
 /* Every command starts with this byte; a lone one is a no-op. */

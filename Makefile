@@ -1,0 +1,35 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# make                 build dlkms.ko for KDIR (default: the running kernel)
+# make W=1 C=2         the same with extra warnings and sparse
+# make demo            boot a guest, light the emulated adapter, yank it
+# make check           every test suite on Debian 6.1, 6.12 and 7.2
+# make lint            checkpatch.pl over src/ and include/
+#
+# The kernel build itself reads Kbuild.
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+PWD := $(CURDIR)
+
+all: modules
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(PWD) modules
+
+modules_install: modules
+	$(MAKE) -C $(KDIR) M=$(PWD) modules_install
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(PWD) clean 2>/dev/null || \
+		rm -rf src/*.o src/.*.cmd *.ko *.mod *.mod.c .*.cmd Module.symvers modules.order .tmp_versions
+
+check:
+	tests/rig/check $(if $(KERNELS),--kernels "$(KERNELS)") $(if $(SUITES),--suites "$(SUITES)")
+
+demo:
+	tests/rig/demo $(if $(KERNEL),--kernel $(KERNEL)) $(if $(DRIVER),--driver $(DRIVER))
+
+lint:
+	tests/rig/lint
+
+.PHONY: all modules modules_install clean check demo lint

@@ -1,0 +1,925 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dlemu: an emulated DisplayLink DL-1x5 adapter for the dlkms tests.
+ *
+ * A configfs gadget on dummy_hcd with one FunctionFS function: interface
+ * ff/00/00 with four bulk OUT endpoints (dummy_hcd hands out ep2, ep7, ep12
+ * and then ep1, and in-tree udl hard-codes ep1, so the fourth is the one
+ * udl uses and the first is what a descriptor-reading driver picks). ep0
+ * answers the adapter's vendor requests; the bulk stream is decoded into
+ * video memory by dl_decode.c. Tests drive it through a control socket;
+ * the protocol is in tests/README.md.
+ */
+#define _GNU_SOURCE
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/usb/ch9.h>
+#include <linux/usb/functionfs.h>
+
+#include "dl_decode.h"
+#include "edid.h"
+#include "png.h"
+
+#define GADGET		"/sys/kernel/config/usb_gadget/dlemu"
+#define FFS_DIR		"/run/dlemu-ffs"
+#define NEPS		4
+#define READ_LEN	512	/* one HS packet: every packet completes at once */
+
+enum drain { DRAIN_NORMAL, DRAIN_STOP, DRAIN_SLOW };
+
+struct ctrl_stats {
+	unsigned long long edid, key, key_bad, status, stalled;
+	unsigned long long connects, disconnects;
+};
+
+static struct emu {
+	const char *udc;
+	const char *sock_path;
+	unsigned int product;
+
+	int ep0;
+	int ep[NEPS];		/* blocking, for the readers */
+	int ep_nb[NEPS];	/* non-blocking, to halt and clear halt */
+	pthread_t ep0_thread, readers[NEPS];
+	int nreaders_started;
+
+	pthread_mutex_t lock;	/* everything below */
+	pthread_cond_t cond;
+	struct dld dec;
+	struct monitor mon;
+	struct ctrl_stats cs;
+	enum drain drain;
+	unsigned long long slow_bps;
+	bool stalled, ctrl_fail;
+	int readers_idle;
+	uint8_t ram[65536];	/* peek/poke space */
+} e = {
+	.udc = "dummy_udc.0",
+	.sock_path = "/run/dlemu.sock",
+	.product = 0x0141,
+	.ep0 = -1,
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+};
+
+static volatile sig_atomic_t stopping;
+
+/* The standard channel key means "no scrambling"; zerokvm lists a second. */
+static const uint8_t std_key[16] = {
+	0x57, 0xcd, 0xdc, 0xa7, 0x1c, 0x88, 0x5e, 0x15,
+	0x60, 0xfe, 0xc6, 0x97, 0x16, 0x3d, 0x47, 0xf2
+};
+static const uint8_t null_key2[16] = {
+	0x47, 0x3d, 0x16, 0x97, 0xc6, 0xfe, 0x60, 0x15,
+	0x5e, 0x88, 0x1c, 0xa7, 0xdc, 0xb7, 0x6f, 0xf2
+};
+
+static void msg(const char *fmt, ...)
+{
+	va_list ap;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	fprintf(stderr, "dlemu[%ld.%03ld]: ", (long)ts.tv_sec, ts.tv_nsec / 1000000);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void die(const char *what)
+{
+	msg("%s: %s", what, strerror(errno));
+	exit(1);
+}
+
+static int put_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static void put_attr(const char *rel, const char *s)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), GADGET "/%s", rel);
+	if (put_file(p, s))
+		die(p);
+}
+
+static void mk(const char *rel)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), GADGET "%s%s", *rel ? "/" : "", rel);
+	if (mkdir(p, 0755) && errno != EEXIST)
+		die(p);
+}
+
+/* Undo a gadget left behind by an earlier instance, or our own at exit. */
+static void teardown_gadget(void)
+{
+	if (access(GADGET, F_OK))
+		return;
+	put_file(GADGET "/UDC", "\n");
+	umount2(FFS_DIR, MNT_DETACH);
+	unlink(GADGET "/configs/c.1/ffs.dlemu");
+	rmdir(GADGET "/configs/c.1/strings/0x409");
+	rmdir(GADGET "/configs/c.1");
+	rmdir(GADGET "/functions/ffs.dlemu");
+	rmdir(GADGET "/strings/0x409");
+	rmdir(GADGET);
+}
+
+static void setup_gadget(void)
+{
+	char s[32];
+
+	if (system("modprobe -q dummy_hcd; modprobe -q libcomposite; modprobe -q usb_f_fs 2>/dev/null; true"))
+		msg("modprobe failed");
+	if (access("/sys/kernel/config/usb_gadget", F_OK) &&
+	    mount("none", "/sys/kernel/config", "configfs", 0, NULL) && errno != EBUSY)
+		die("mount configfs");
+	teardown_gadget();
+	mk("");
+	put_attr("idVendor", "0x17e9");
+	snprintf(s, sizeof(s), "0x%04x", e.product);
+	put_attr("idProduct", s);
+	put_attr("bcdDevice", "0x0100");
+	put_attr("bcdUSB", "0x0200");
+	mk("strings/0x409");
+	put_attr("strings/0x409/manufacturer", "dlkms test rig");
+	put_attr("strings/0x409/product", "DL-1x5 emulator");
+	put_attr("strings/0x409/serialnumber", "DLEMU0001");
+	mk("configs/c.1");
+	mk("configs/c.1/strings/0x409");
+	put_attr("configs/c.1/strings/0x409/configuration", "display");
+	put_attr("configs/c.1/MaxPower", "100");
+	mk("functions/ffs.dlemu");
+	if (symlink(GADGET "/functions/ffs.dlemu", GADGET "/configs/c.1/ffs.dlemu") &&
+	    errno != EEXIST)
+		die("link function");
+	mkdir(FFS_DIR, 0755);
+	if (mount("dlemu", FFS_DIR, "functionfs", 0, NULL))
+		die("mount functionfs");
+}
+
+/* FunctionFS wants little-endian descriptors; the rig is x86 only. */
+_Static_assert(__BYTE_ORDER == __LITTLE_ENDIAN, "descriptors assume a little-endian host");
+#define LE(x) (x)
+
+struct ep_set {
+	struct usb_interface_descriptor intf;
+	struct usb_endpoint_descriptor_no_audio ep[NEPS];
+} __attribute__((packed));
+
+static const struct {
+	struct usb_functionfs_descs_head_v2 head;
+	__le32 fs_count, hs_count;
+	struct ep_set fs, hs;
+} __attribute__((packed)) descriptors = {
+	.head = {
+		.magic = LE(FUNCTIONFS_DESCRIPTORS_MAGIC_V2),
+		.length = LE(sizeof(descriptors)),
+		/* the adapter's requests have the device as recipient */
+		.flags = LE(FUNCTIONFS_HAS_FS_DESC | FUNCTIONFS_HAS_HS_DESC |
+				 FUNCTIONFS_ALL_CTRL_RECIP | FUNCTIONFS_CONFIG0_SETUP),
+	},
+	.fs_count = LE(1 + NEPS),
+	.hs_count = LE(1 + NEPS),
+#define EP(n, mps) { .bLength = USB_DT_ENDPOINT_SIZE, \
+		.bDescriptorType = USB_DT_ENDPOINT, \
+		.bEndpointAddress = (n) | USB_DIR_OUT, \
+		.bmAttributes = USB_ENDPOINT_XFER_BULK, \
+		.wMaxPacketSize = LE(mps) }
+#define SET(mps) { \
+		.intf = { .bLength = USB_DT_INTERFACE_SIZE, \
+			.bDescriptorType = USB_DT_INTERFACE, \
+			.bNumEndpoints = NEPS, \
+			.bInterfaceClass = USB_CLASS_VENDOR_SPEC }, \
+		.ep = { EP(1, mps), EP(2, mps), EP(3, mps), EP(4, mps) } }
+	.fs = SET(64),
+	.hs = SET(512),
+};
+
+static const struct usb_functionfs_strings_head strings = {
+	.magic = LE(FUNCTIONFS_STRINGS_MAGIC),
+	.length = LE(sizeof(strings)),
+	.str_count = 0,
+	.lang_count = 0,
+};
+
+static void open_function(void)
+{
+	char p[64];
+	int i;
+
+	e.ep0 = open(FFS_DIR "/ep0", O_RDWR);
+	if (e.ep0 < 0)
+		die("open ep0");
+	if (write(e.ep0, &descriptors, sizeof(descriptors)) < 0)
+		die("write descriptors");
+	if (write(e.ep0, &strings, sizeof(strings)) < 0)
+		die("write strings");
+	for (i = 0; i < NEPS; i++) {
+		snprintf(p, sizeof(p), FFS_DIR "/ep%d", i + 1);
+		e.ep[i] = open(p, O_RDWR);
+		e.ep_nb[i] = open(p, O_RDWR | O_NONBLOCK);
+		if (e.ep[i] < 0 || e.ep_nb[i] < 0)
+			die(p);
+	}
+}
+
+/* ---- ep0: the vendor requests ---- */
+
+static void ep0_stall(const struct usb_ctrlrequest *r)
+{
+	char c;
+
+	/* FunctionFS stalls when the data stage goes the wrong way */
+	if (r->bRequestType & USB_DIR_IN) {
+		if (read(e.ep0, &c, 0) >= 0 || errno != EL2HLT)
+			msg("stall (in) did not report EL2HLT: %s", strerror(errno));
+	} else {
+		if (write(e.ep0, &c, 0) >= 0 || errno != EL2HLT)
+			msg("stall (out) did not report EL2HLT: %s", strerror(errno));
+	}
+	pthread_mutex_lock(&e.lock);
+	e.cs.stalled++;
+	pthread_mutex_unlock(&e.lock);
+}
+
+static void ep0_reply(const void *buf, size_t n)
+{
+	if (write(e.ep0, buf, n) < 0)
+		msg("ep0 reply: %s", strerror(errno));
+}
+
+static void ep0_ack(void)
+{
+	if (read(e.ep0, NULL, 0) < 0)
+		msg("ep0 status: %s", strerror(errno));
+}
+
+static void handle_setup(const struct usb_ctrlrequest *r)
+{
+	unsigned int val = le16toh(r->wValue), idx = le16toh(r->wIndex);
+	unsigned int len = le16toh(r->wLength), i, off;
+	uint8_t buf[64];
+	bool fail;
+
+	pthread_mutex_lock(&e.lock);
+	fail = e.ctrl_fail;
+	pthread_mutex_unlock(&e.lock);
+	if (fail || (r->bRequestType & USB_TYPE_MASK) != USB_TYPE_VENDOR)
+		goto stall;
+
+	switch (r->bRequestType << 8 | r->bRequest) {
+	case 0xc002:	/* EDID over DDC: status byte, then wLength-1 bytes */
+		if (len < 2 || len > 64)
+			goto stall;
+		buf[0] = 0;
+		pthread_mutex_lock(&e.lock);
+		for (i = 1; i < len; i++) {
+			off = (val >> 8) + i - 1;
+			buf[i] = off < e.mon.len ? e.mon.edid[off] : 0;
+		}
+		e.cs.edid++;
+		pthread_mutex_unlock(&e.lock);
+		ep0_reply(buf, len);
+		return;
+	case 0x4012:	/* channel select */
+		if (len != 16)
+			goto bad_key;
+		if (read(e.ep0, buf, 16) != 16) {
+			msg("channel key: short read");
+			return;
+		}
+		pthread_mutex_lock(&e.lock);
+		if (!memcmp(buf, std_key, 16) || !memcmp(buf, null_key2, 16))
+			e.cs.key++;
+		else
+			e.cs.key_bad++;
+		pthread_mutex_unlock(&e.lock);
+		return;
+	case 0xc006:	/* status: a "base" chip (libdlo's classification) */
+		if (!len || len > 4)
+			goto stall;
+		memset(buf, 0, 4);
+		buf[3] = 0xb1;
+		pthread_mutex_lock(&e.lock);
+		e.cs.status++;
+		pthread_mutex_unlock(&e.lock);
+		ep0_reply(buf, len);
+		return;
+	case 0xc004:	/* peek */
+		if (len != 1)
+			goto stall;
+		pthread_mutex_lock(&e.lock);
+		buf[0] = e.ram[idx & 0xffff];
+		pthread_mutex_unlock(&e.lock);
+		ep0_reply(buf, 1);
+		return;
+	case 0x4003:	/* poke */
+		if (len > 1)
+			goto stall;
+		if (len && read(e.ep0, buf, 1) != 1)
+			return;
+		pthread_mutex_lock(&e.lock);
+		e.ram[idx & 0xffff] = len ? buf[0] : val & 0xff;
+		pthread_mutex_unlock(&e.lock);
+		if (!len)
+			ep0_ack();
+		return;
+	case 0x4014:	/* sent by the Windows driver with every transfer */
+		if (len)
+			goto stall;
+		ep0_ack();
+		return;
+	default:
+		goto stall;
+	}
+bad_key:
+	pthread_mutex_lock(&e.lock);
+	e.cs.key_bad++;
+	pthread_mutex_unlock(&e.lock);
+stall:
+	ep0_stall(r);
+}
+
+static void *ep0_main(void *arg)
+{
+	struct usb_functionfs_event ev[4];
+	ssize_t n;
+	int i;
+
+	(void)arg;
+	while (!stopping) {
+		n = read(e.ep0, ev, sizeof(ev));
+		if (n < 0) {
+			if (errno != EINTR)
+				msg("ep0 read: %s", strerror(errno));
+			if (errno != EINTR)
+				usleep(10000);
+			continue;
+		}
+		for (i = 0; i < n / (ssize_t)sizeof(ev[0]); i++) {
+			switch (ev[i].type) {
+			case FUNCTIONFS_ENABLE:
+				pthread_mutex_lock(&e.lock);
+				e.cs.connects++;
+				pthread_mutex_unlock(&e.lock);
+				msg("configured by the host");
+				break;
+			case FUNCTIONFS_DISABLE:
+				pthread_mutex_lock(&e.lock);
+				e.cs.disconnects++;
+				pthread_mutex_unlock(&e.lock);
+				msg("disabled (disconnect or reset)");
+				break;
+			case FUNCTIONFS_SETUP:
+				handle_setup(&ev[i].u.setup);
+				break;
+			default:
+				break;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* ---- bulk OUT: the command stream ---- */
+
+static bool readers_paused(void)
+{
+	return e.stalled || e.drain == DRAIN_STOP;
+}
+
+static void *reader_main(void *arg)
+{
+	int i = (int)(long)arg;
+	uint8_t buf[READ_LEN];
+	unsigned long long bps;
+	struct timespec ts;
+	ssize_t n;
+
+	while (!stopping) {
+		pthread_mutex_lock(&e.lock);
+		if (readers_paused()) {
+			e.readers_idle++;
+			pthread_cond_broadcast(&e.cond);
+			while (!stopping && readers_paused())
+				pthread_cond_wait(&e.cond, &e.lock);
+			e.readers_idle--;
+		}
+		pthread_mutex_unlock(&e.lock);
+		if (stopping)
+			break;
+		n = read(e.ep[i], buf, sizeof(buf));
+		if (n < 0) {
+			/* EINTR: paused or stopping; ESHUTDOWN etc.: unplugged */
+			if (errno != EINTR)
+				usleep(10000);
+			continue;
+		}
+		pthread_mutex_lock(&e.lock);
+		dld_feed(&e.dec, buf, n);
+		bps = e.drain == DRAIN_SLOW ? e.slow_bps : 0;
+		pthread_mutex_unlock(&e.lock);
+		if (bps && n) {
+			unsigned long long ns = (unsigned long long)n * 1000000000ull / bps;
+
+			ts.tv_sec = ns / 1000000000ull;
+			ts.tv_nsec = ns % 1000000000ull;
+			nanosleep(&ts, NULL);
+		}
+	}
+	return NULL;
+}
+
+static void sigusr1(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * Get every reader out of read(): a queued request would otherwise still
+ * take one more packet from the host after a stop or stall.
+ */
+static int wait_readers_idle(void)
+{
+	int i, tries, idle = 0;
+
+	for (tries = 0; tries < 200; tries++) {
+		pthread_mutex_lock(&e.lock);
+		idle = e.readers_idle;
+		pthread_mutex_unlock(&e.lock);
+		if (idle == NEPS)
+			return 0;
+		for (i = 0; i < NEPS; i++)
+			pthread_kill(e.readers[i], SIGUSR1);
+		usleep(10000);
+	}
+	return -1;
+}
+
+/* ---- control socket ---- */
+
+static void stats_print(FILE *f)
+{
+	const struct dld_stats *s = &e.dec.st;
+
+	fprintf(f, "bytes %llu\ntransfers %llu\ncmd_reg %llu\n",
+		(unsigned long long)s->bytes, (unsigned long long)s->transfers,
+		(unsigned long long)s->cmd_reg);
+	fprintf(f, "cmd_60 %llu\ncmd_61 %llu\ncmd_62 %llu\ncmd_63 %llu\n",
+		(unsigned long long)s->cmd_60, (unsigned long long)s->cmd_61,
+		(unsigned long long)s->cmd_62, (unsigned long long)s->cmd_63);
+	fprintf(f, "cmd_68 %llu\ncmd_69 %llu\ncmd_6a %llu\ncmd_6b %llu\n",
+		(unsigned long long)s->cmd_68, (unsigned long long)s->cmd_69,
+		(unsigned long long)s->cmd_6a, (unsigned long long)s->cmd_6b);
+	fprintf(f, "cmd_a0 %llu\npad_af %llu\nmalformed %llu\nmode_sets %llu\n",
+		(unsigned long long)s->cmd_a0, (unsigned long long)s->pad_af,
+		(unsigned long long)s->malformed, (unsigned long long)s->mode_sets);
+	fprintf(f, "ctrl_edid %llu\nctrl_key %llu\nctrl_key_bad %llu\n",
+		e.cs.edid, e.cs.key, e.cs.key_bad);
+	fprintf(f, "ctrl_status %llu\nctrl_stalled %llu\nconnects %llu\ndisconnects %llu\n",
+		e.cs.status, e.cs.stalled, e.cs.connects, e.cs.disconnects);
+}
+
+static int frame_save(const char *path, bool png)
+{
+	struct dld_mode m;
+	uint32_t *px;
+	size_t n;
+	int ret = 0, fd;
+
+	pthread_mutex_lock(&e.lock);
+	dld_get_mode(&e.dec, &m);
+	if (!m.valid) {
+		pthread_mutex_unlock(&e.lock);
+		return -ENODATA;
+	}
+	n = (size_t)m.hdisplay * m.vdisplay;
+	px = malloc(n * 4);
+	if (px)
+		dld_render(&e.dec, &m, px);
+	pthread_mutex_unlock(&e.lock);
+	if (!px)
+		return -ENOMEM;
+	if (png) {
+		ret = png_write(path, px, m.hdisplay, m.vdisplay);
+	} else {
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0) {
+			ret = -errno;
+		} else {
+			const char *p = (const char *)px;
+			size_t left = n * 4;
+			ssize_t w;
+
+			while (left) {
+				w = write(fd, p, left);
+				if (w <= 0) {
+					ret = -EIO;
+					break;
+				}
+				p += w;
+				left -= w;
+			}
+			if (close(fd) && !ret)
+				ret = -EIO;
+		}
+	}
+	free(px);
+	return ret;
+}
+
+static int set_udc(bool plug)
+{
+	char s[64];
+
+	snprintf(s, sizeof(s), "%s\n", plug ? e.udc : "");
+	return put_file(GADGET "/UDC", s);
+}
+
+static int set_stall(bool on)
+{
+	int i, ret = 0;
+	char c = 0;
+
+	pthread_mutex_lock(&e.lock);
+	e.stalled = on;
+	pthread_cond_broadcast(&e.cond);
+	pthread_mutex_unlock(&e.lock);
+	if (!on) {
+		for (i = 0; i < NEPS; i++)
+			ioctl(e.ep_nb[i], FUNCTIONFS_CLEAR_HALT);
+		return 0;
+	}
+	if (wait_readers_idle())
+		return -EBUSY;
+	/* writing to an OUT endpoint file halts it (FunctionFS) */
+	for (i = 0; i < NEPS; i++)
+		if (write(e.ep_nb[i], &c, 1) >= 0 || errno != EBADMSG)
+			ret = -errno;
+	return ret == -EAGAIN ? -ENOTCONN : ret;
+}
+
+/* Executes one request line; writes the body to @f, returns 0 or -errno. */
+static int command(char *line, FILE *f, const char **why)
+{
+	char *argv[4] = { 0 }, *save = NULL;
+	int argc = 0, ret;
+
+	for (char *t = strtok_r(line, " \t\r\n", &save); t && argc < 4;
+	     t = strtok_r(NULL, " \t\r\n", &save))
+		argv[argc++] = t;
+	if (!argc)
+		return -EINVAL;
+	*why = "bad arguments";
+
+	if (!strcmp(argv[0], "ping"))
+		return 0;
+	if (!strcmp(argv[0], "mode")) {
+		struct dld_mode m;
+
+		pthread_mutex_lock(&e.lock);
+		dld_get_mode(&e.dec, &m);
+		pthread_mutex_unlock(&e.lock);
+		if (!m.valid) {
+			fprintf(f, "none\n");
+			return 0;
+		}
+		fprintf(f, "%ux%u clock=%u htotal=%u hsync_start=%u hsync_end=%u "
+			"vtotal=%u vsync_start=%u vsync_end=%u refresh_mhz=%u bpp=%u "
+			"blank=%u base16=%u stride16=%u base8=%u stride8=%u\n",
+			m.hdisplay, m.vdisplay, m.clock_khz, m.htotal, m.hsync_start,
+			m.hsync_end, m.vtotal, m.vsync_start, m.vsync_end,
+			m.refresh_mhz, m.bpp, m.blank, m.base16, m.stride16,
+			m.base8, m.stride8);
+		return 0;
+	}
+	if (!strcmp(argv[0], "frame-png") || !strcmp(argv[0], "frame-raw")) {
+		if (argc != 2)
+			return -EINVAL;
+		ret = frame_save(argv[1], argv[0][6] == 'p');
+		*why = ret == -ENODATA ? "no mode set" : strerror(-ret);
+		return ret;
+	}
+	if (!strcmp(argv[0], "stats")) {
+		pthread_mutex_lock(&e.lock);
+		stats_print(f);
+		pthread_mutex_unlock(&e.lock);
+		return 0;
+	}
+	if (!strcmp(argv[0], "reset-stats")) {
+		pthread_mutex_lock(&e.lock);
+		memset(&e.dec.st, 0, sizeof(e.dec.st));
+		memset(&e.cs, 0, sizeof(e.cs));
+		pthread_mutex_unlock(&e.lock);
+		return 0;
+	}
+	if (!strcmp(argv[0], "yank")) {
+		ret = set_udc(false);
+		*why = ret == -ENODEV ? "not plugged" : strerror(-ret);
+		if (!ret)
+			msg("yank");
+		return ret;
+	}
+	if (!strcmp(argv[0], "replug")) {
+		/* a fresh device: memory back to the fill pattern */
+		pthread_mutex_lock(&e.lock);
+		dld_reset(&e.dec);
+		pthread_mutex_unlock(&e.lock);
+		ret = set_udc(true);
+		*why = ret == -EBUSY ? "already plugged" : strerror(-ret);
+		if (!ret)
+			msg("replug");
+		return ret;
+	}
+	if (!strcmp(argv[0], "monitor")) {
+		struct monitor m;
+
+		if (argc != 2 || monitor_build(argv[1], &m)) {
+			*why = "unknown monitor";
+			return -EINVAL;
+		}
+		pthread_mutex_lock(&e.lock);
+		e.mon = m;
+		pthread_mutex_unlock(&e.lock);
+		msg("monitor %s", argv[1]);
+		return 0;
+	}
+	if (!strcmp(argv[0], "stall")) {
+		if (argc != 2 || (strcmp(argv[1], "on") && strcmp(argv[1], "off")))
+			return -EINVAL;
+		ret = set_stall(!strcmp(argv[1], "on"));
+		*why = ret == -ENOTCONN ? "endpoints not enabled" : strerror(-ret);
+		return ret;
+	}
+	if (!strcmp(argv[0], "drain")) {
+		enum drain d;
+		unsigned long long bps = 0;
+
+		if (argc >= 2 && !strcmp(argv[1], "normal"))
+			d = DRAIN_NORMAL;
+		else if (argc >= 2 && !strcmp(argv[1], "stop"))
+			d = DRAIN_STOP;
+		else if (argc == 3 && !strcmp(argv[1], "slow") &&
+			 (bps = strtoull(argv[2], NULL, 0)) > 0)
+			d = DRAIN_SLOW;
+		else
+			return -EINVAL;
+		pthread_mutex_lock(&e.lock);
+		e.drain = d;
+		e.slow_bps = bps;
+		pthread_cond_broadcast(&e.cond);
+		pthread_mutex_unlock(&e.lock);
+		if (d == DRAIN_STOP && wait_readers_idle()) {
+			*why = "readers did not stop";
+			return -EBUSY;
+		}
+		return 0;
+	}
+	if (!strcmp(argv[0], "ctrl-fail")) {
+		if (argc != 2 || (strcmp(argv[1], "on") && strcmp(argv[1], "off")))
+			return -EINVAL;
+		pthread_mutex_lock(&e.lock);
+		e.ctrl_fail = !strcmp(argv[1], "on");
+		pthread_mutex_unlock(&e.lock);
+		return 0;
+	}
+	*why = "unknown command";
+	return -EINVAL;
+}
+
+static void serve(int lfd)
+{
+	char line[512], *body = NULL;
+	size_t blen = 0, n = 0;
+	const char *why = "error";
+	ssize_t r;
+	FILE *f;
+	int cfd, ret;
+
+	cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (cfd < 0)
+		return;
+	while (n < sizeof(line) - 1) {
+		r = read(cfd, line + n, sizeof(line) - 1 - n);
+		if (r <= 0)
+			break;
+		n += r;
+		if (memchr(line, '\n', n))
+			break;
+	}
+	line[n] = 0;
+	f = open_memstream(&body, &blen);
+	ret = command(line, f, &why);
+	if (ret)
+		fprintf(f, "ERR %s\n", why);
+	else
+		fprintf(f, "OK\n");
+	fclose(f);
+	for (size_t off = 0; off < blen; off += r) {
+		r = write(cfd, body + off, blen - off);
+		if (r <= 0)
+			break;
+	}
+	free(body);
+	close(cfd);
+}
+
+static int listen_socket(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		die("socket");
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", e.sock_path);
+	unlink(e.sock_path);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 16))
+		die(e.sock_path);
+	return fd;
+}
+
+/* ---- client: dlemu ctl ---- */
+
+static int ctl_main(int argc, char **argv)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	const char *path = "/run/dlemu.sock";
+	char req[512] = "", buf[4096], *all = NULL, *last;
+	size_t len = 0;
+	FILE *m;
+	ssize_t r;
+	int i = 0, fd;
+
+	if (argc > 1 && !strcmp(argv[0], "--socket")) {
+		path = argv[1];
+		argc -= 2;
+		argv += 2;
+	}
+	if (argc < 1) {
+		fprintf(stderr, "usage: dlemu ctl [--socket PATH] COMMAND [ARGS]\n");
+		return 2;
+	}
+	for (i = 0; i < argc; i++) {
+		strncat(req, argv[i], sizeof(req) - strlen(req) - 2);
+		strncat(req, i + 1 < argc ? " " : "\n", sizeof(req) - strlen(req) - 1);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		fprintf(stderr, "dlemu ctl: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	if (write(fd, req, strlen(req)) < 0)
+		return 1;
+	m = open_memstream(&all, &len);
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, r, m);
+	fclose(m);
+	close(fd);
+	/* the last line is the verdict */
+	while (len && all[len - 1] == '\n')
+		all[--len] = 0;
+	last = strrchr(all, '\n');
+	if (last)
+		*last++ = 0;
+	else
+		last = all;
+	if (last != all)
+		printf("%s\n", all);
+	if (!strcmp(last, "OK"))
+		return 0;
+	fprintf(stderr, "dlemu ctl: %s\n", *last ? last : "no reply");
+	free(all);
+	return 1;
+}
+
+/* ---- main ---- */
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: dlemu [--monitor NAME] [--socket PATH] [--udc NAME] [--product 0xPID]\n"
+		"       dlemu ctl [--socket PATH] COMMAND [ARGS...]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	const char *monitor = "dvi1080";
+	struct sigaction sa = { 0 };
+	struct pollfd pfd;
+	int i, lfd;
+
+	if (argc > 1 && !strcmp(argv[1], "ctl"))
+		return ctl_main(argc - 2, argv + 2);
+	for (i = 1; i < argc; i++) {
+		if (i + 1 >= argc)
+			usage();
+		if (!strcmp(argv[i], "--monitor"))
+			monitor = argv[++i];
+		else if (!strcmp(argv[i], "--socket"))
+			e.sock_path = argv[++i];
+		else if (!strcmp(argv[i], "--udc"))
+			e.udc = argv[++i];
+		else if (!strcmp(argv[i], "--product"))
+			e.product = strtoul(argv[++i], NULL, 0);
+		else
+			usage();
+	}
+	if (monitor_build(monitor, &e.mon)) {
+		fprintf(stderr, "dlemu: unknown monitor %s\n", monitor);
+		return 2;
+	}
+	if (dld_init(&e.dec))
+		die("memory");
+
+	/* no SA_RESTART: signals must get threads out of blocking reads */
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = sigusr1;
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	setup_gadget();
+	open_function();
+	lfd = listen_socket();
+	pthread_create(&e.ep0_thread, NULL, ep0_main, NULL);
+	for (i = 0; i < NEPS; i++)
+		pthread_create(&e.readers[i], NULL, reader_main, (void *)(long)i);
+	for (i = 0; i < 100 && access("/sys/class/udc/dummy_udc.0", F_OK); i++)
+		usleep(50000);
+	if (set_udc(true))
+		die("bind UDC");
+	msg("plugged in as 17e9:%04x on %s, monitor %s, socket %s",
+	    e.product, e.udc, monitor, e.sock_path);
+
+	pfd.fd = lfd;
+	pfd.events = POLLIN;
+	while (!stopping) {
+		if (poll(&pfd, 1, 500) > 0)
+			serve(lfd);
+	}
+
+	msg("stopping");
+	set_udc(false);
+	pthread_mutex_lock(&e.lock);
+	pthread_cond_broadcast(&e.cond);
+	pthread_mutex_unlock(&e.lock);
+	for (i = 0; i < NEPS; i++) {
+		while (pthread_tryjoin_np(e.readers[i], NULL)) {
+			pthread_kill(e.readers[i], SIGUSR1);
+			usleep(10000);
+		}
+	}
+	while (pthread_tryjoin_np(e.ep0_thread, NULL)) {
+		pthread_kill(e.ep0_thread, SIGUSR1);
+		usleep(10000);
+	}
+	for (i = 0; i < NEPS; i++) {
+		close(e.ep[i]);
+		close(e.ep_nb[i]);
+	}
+	close(e.ep0);
+	teardown_gadget();
+	close(lfd);
+	unlink(e.sock_path);
+	dld_fini(&e.dec);
+	return 0;
+}

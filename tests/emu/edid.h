@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The monitors dlemu can present: EDIDs built from their timings. */
+#ifndef DLEMU_EDID_H
+#define DLEMU_EDID_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define EDID_MAX	256	/* two blocks: all the vendor request can address */
+
+struct monitor {
+	const char *name;
+	uint8_t edid[EDID_MAX];
+	size_t len;		/* 0 for "none": reads return zeros */
+};
+
+/* Fills @m for @name; returns -1 for an unknown name. */
+int monitor_build(const char *name, struct monitor *m);
+extern const char *const monitor_names[];
+
+#endif
