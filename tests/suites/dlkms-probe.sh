@@ -6,9 +6,8 @@
 . tests/suites/lib.sh
 forbid_module udl
 
-[ -f "$DLKMS_KO" ] || fail "no dkms-built module at $DLKMS_KO"
 modinfo "$DLKMS_KO" | grep -q '^alias: *usb:v17E9p\*' || fail "module alias does not match vendor 0x17e9 for any product"
-insmod "$DLKMS_KO" || fail "insmod dlkms"
+load_dlkms
 ok "dlkms loaded ($(modinfo -F vermagic "$DLKMS_KO" | cut -d' ' -f1))"
 
 start_emu dvi1080 --product 0x01d4

@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dlpattern: pixel-exact checks of a DRM driver against the emulated
+ * adapter. Sets the connector's mode on a dumb buffer, draws known patterns,
+ * flushes them with DIRTYFB (whole frame and exact rectangles) and after
+ * each step requires the emulator's decoded frame to equal the expected
+ * image pixel for pixel.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <drm_fourcc.h>
+#include <xf86drm.h>
+#include <xf86drmMode.h>
+
+#include "edidcheck.h"
+
+static const char *sock_path = "/run/dlemu.sock";
+static const char *png_dir;
+static unsigned int W, H, pitch, bpp;
+static uint8_t *map;
+static int step_no, failed;
+
+/* One request to the emulator; the reply body goes to @body (may be NULL). */
+static int emu(const char *req, char *body, size_t blen)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	char buf[4096];
+	size_t n = 0;
+	ssize_t r;
+	int fd;
+
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock_path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		perror(sock_path);
+		exit(1);
+	}
+	if (write(fd, req, strlen(req)) < 0 || write(fd, "\n", 1) < 0) {
+		perror("emulator socket");
+		exit(1);
+	}
+	while (n < sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += r;
+	close(fd);
+	buf[n] = 0;
+	if (body && blen) {
+		n = n < blen - 1 ? n : blen - 1;
+		memcpy(body, buf, n);
+		body[n] = 0;
+	}
+	return strstr(buf, "OK\n") ? 0 : -1;
+}
+
+static uint32_t hash(uint32_t x)
+{
+	x ^= x >> 16;
+	x *= 0x7feb352d;
+	x ^= x >> 15;
+	x *= 0x846ca68b;
+	x ^= x >> 16;
+	return x;
+}
+
+static void put(unsigned int x, unsigned int y, uint32_t v)
+{
+	uint8_t *p = map + (size_t)y * pitch + x * (bpp / 8);
+
+	if (bpp == 32)
+		memcpy(p, &v, 4);
+	else
+		memcpy(p, &(uint16_t){ v }, 2);
+}
+
+static uint32_t get_expect(unsigned int x, unsigned int y)
+{
+	const uint8_t *p = map + (size_t)y * pitch + x * (bpp / 8);
+	uint32_t v;
+	uint16_t s;
+
+	if (bpp == 32) {
+		memcpy(&v, p, 4);
+		return expect_from_xrgb(v);
+	}
+	memcpy(&s, p, 2);
+	return expect_from_565(s);
+}
+
+/* Poll the emulator until its frame equals the buffer, or time out. */
+static void check(const char *what)
+{
+	static uint32_t *frame;
+	char body[512], req[256];
+	struct timespec t0, t;
+	unsigned int x, y, bad, fx = 0, fy = 0, got = 0, want = 0;
+	size_t n = (size_t)W * H;
+	FILE *f;
+
+	step_no++;
+	if (!frame)
+		frame = malloc(n * 4);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		bad = 0;
+		if (emu("mode", body, sizeof(body)) || strtoul(body, NULL, 10) != W ||
+		    strtoul(strchr(body, 'x') ? strchr(body, 'x') + 1 : "0", NULL, 10) != H) {
+			bad = n;
+		} else if (emu("frame-raw /tmp/dlpattern.raw", NULL, 0) == 0 &&
+			   (f = fopen("/tmp/dlpattern.raw", "rb"))) {
+			if (fread(frame, 4, n, f) != n)
+				bad = n;
+			fclose(f);
+			for (y = 0; y < H && bad < n; y++) {
+				for (x = 0; x < W; x++) {
+					if (frame[(size_t)y * W + x] == get_expect(x, y))
+						continue;
+					if (!bad++) {
+						fx = x;
+						fy = y;
+						got = frame[(size_t)y * W + x];
+						want = get_expect(x, y);
+					}
+				}
+			}
+		} else {
+			bad = n;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (!bad || t.tv_sec - t0.tv_sec > 20)
+			break;
+		usleep(100000);
+	}
+	if (png_dir) {
+		snprintf(req, sizeof(req), "frame-png %s/step%d.png", png_dir, step_no);
+		emu(req, NULL, 0);
+	}
+	if (!bad) {
+		printf("ok - %s (%.1f s)\n", what, (t.tv_sec - t0.tv_sec) +
+		       (t.tv_nsec - t0.tv_nsec) / 1e9);
+		return;
+	}
+	failed++;
+	if (bad == n && !got && !want)
+		printf("not ok - %s: no %ux%u frame from the emulator (mode: %s)\n", what,
+		       W, H, body);
+	else
+		printf("not ok - %s: %u pixels differ, first at (%u,%u) got 0x%06x want 0x%06x\n",
+		       what, bad, fx, fy, got, want);
+}
+
+static int open_card(const char *driver)
+{
+	char path[64];
+	int i, fd;
+
+	for (i = 0; i < 16; i++) {
+		drmVersionPtr v;
+
+		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		v = drmGetVersion(fd);
+		if (v && !strcmp(v->name, driver)) {
+			drmFreeVersion(v);
+			printf("# %s is %s\n", path, driver);
+			return fd;
+		}
+		if (v)
+			drmFreeVersion(v);
+		close(fd);
+	}
+	fprintf(stderr, "dlpattern: no card with driver %s\n", driver);
+	exit(1);
+}
+
+static void fill(uint32_t seed)
+{
+	unsigned int x, y;
+
+	for (y = 0; y < H; y++)
+		for (x = 0; x < W; x++)
+			put(x, y, hash(seed ^ (y * 65537 + x)));
+}
+
+static void rect(unsigned int x0, unsigned int y0, unsigned int w, unsigned int h,
+		 uint32_t seed, drmModeClip *clip)
+{
+	unsigned int x, y;
+
+	for (y = y0; y < y0 + h; y++)
+		for (x = x0; x < x0 + w; x++)
+			put(x, y, hash(seed ^ (y * 65537 + x)));
+	clip->x1 = x0;
+	clip->y1 = y0;
+	clip->x2 = x0 + w;
+	clip->y2 = y0 + h;
+}
+
+int main(int argc, char **argv)
+{
+	const char *driver = NULL, *format = "xrgb8888", *want_mode = NULL;
+	drmModeConnectorPtr conn = NULL;
+	drmModeModeInfoPtr mode = NULL;
+	struct drm_mode_create_dumb cd = { 0 };
+	struct drm_mode_map_dumb md = { 0 };
+	struct drm_mode_destroy_dumb dd = { 0 };
+	uint32_t fb, crtc = 0, handles[4] = { 0 }, pitches[4] = { 0 }, offsets[4] = { 0 };
+	drmModeClip clips[4];
+	drmModeResPtr res;
+	int fd, i, r;
+
+	static const struct option opts[] = {
+		{ "driver", required_argument, NULL, 'd' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "png", required_argument, NULL, 'p' },
+		{ }
+	};
+	while ((r = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (r) {
+		case 'd': driver = optarg; break;
+		case 's': sock_path = optarg; break;
+		case 'f': format = optarg; break;
+		case 'm': want_mode = optarg; break;
+		case 'p': png_dir = optarg; break;
+		default: driver = NULL; optind = argc; break;
+		}
+	}
+	if (!driver || (strcmp(format, "xrgb8888") && strcmp(format, "rgb565"))) {
+		fprintf(stderr, "usage: dlpattern --driver NAME [--socket PATH] "
+			"[--format xrgb8888|rgb565] [--mode WxH] [--png DIR]\n");
+		return 2;
+	}
+	bpp = strcmp(format, "rgb565") ? 32 : 16;
+	if (png_dir)
+		mkdir(png_dir, 0755);
+
+	fd = open_card(driver);
+	drmSetMaster(fd);	/* fbcon is not a master; we are if we are first */
+	res = drmModeGetResources(fd);
+	if (!res) {
+		perror("GETRESOURCES");
+		return 1;
+	}
+	for (i = 0; i < res->count_connectors && !mode; i++) {
+		conn = drmModeGetConnector(fd, res->connectors[i]);
+		if (!conn || conn->connection != DRM_MODE_CONNECTED || !conn->count_modes)
+			continue;
+		for (r = 0; r < conn->count_modes; r++) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "%ux%u", conn->modes[r].hdisplay,
+				 conn->modes[r].vdisplay);
+			if (want_mode ? !strcmp(name, want_mode) :
+			    (conn->modes[r].type & DRM_MODE_TYPE_PREFERRED)) {
+				mode = &conn->modes[r];
+				break;
+			}
+		}
+		if (!mode && !want_mode)
+			mode = &conn->modes[0];
+	}
+	if (!mode) {
+		fprintf(stderr, "dlpattern: no connected connector with mode %s\n",
+			want_mode ? want_mode : "(any)");
+		return 1;
+	}
+	crtc = res->crtcs[0];
+	W = mode->hdisplay;
+	H = mode->vdisplay;
+	printf("# connector %u, crtc %u, %s %ux%u@%u\n", conn->connector_id, crtc,
+	       format, W, H, mode->vrefresh);
+
+	cd.width = W;
+	cd.height = H;
+	cd.bpp = bpp;
+	if (drmIoctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, &cd)) {
+		perror("CREATE_DUMB");
+		return 1;
+	}
+	pitch = cd.pitch;
+	handles[0] = cd.handle;
+	pitches[0] = cd.pitch;
+	if (drmModeAddFB2(fd, W, H, bpp == 32 ? DRM_FORMAT_XRGB8888 : DRM_FORMAT_RGB565,
+			  handles, pitches, offsets, &fb, 0)) {
+		perror("ADDFB2");
+		return 1;
+	}
+	md.handle = cd.handle;
+	if (drmIoctl(fd, DRM_IOCTL_MODE_MAP_DUMB, &md)) {
+		perror("MAP_DUMB");
+		return 1;
+	}
+	map = mmap(NULL, cd.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, md.offset);
+	if (map == MAP_FAILED) {
+		perror("mmap");
+		return 1;
+	}
+
+	fill(1);
+	if (drmModeSetCrtc(fd, crtc, fb, 0, 0, &conn->connector_id, 1, mode)) {
+		perror("SETCRTC");
+		return 1;
+	}
+	drmModeDirtyFB(fd, fb, NULL, 0);
+	check("modeset with a noise frame");
+
+	/* colour bars over a horizontal gradient */
+	for (unsigned int y = 0; y < H; y++)
+		for (unsigned int x = 0; x < W; x++)
+			put(x, y, bpp == 32 ?
+			    ((x * 8 / W) & 1 ? 0xff0000 : 0) | ((x * 8 / W) & 2 ? 0xff00 : 0) |
+			    ((x * 8 / W) & 4 ? 0xff : 0) | ((x * 255 / W) ^ (y & 0xff)) * 0x010101 :
+			    ((x * 8 / W) * 0x2104) ^ (y * 0x0841 & 0xffff));
+	drmModeDirtyFB(fd, fb, NULL, 0);
+	check("full-frame DIRTYFB, colour bars");
+
+	/* exact rectangles: both corners, an odd-sized box, one whole row */
+	rect(0, 0, 1, 1, 7, &clips[0]);
+	rect(W - 1, H - 1, 1, 1, 8, &clips[1]);
+	rect(123, 45, 300, 17, 9, &clips[2]);
+	rect(0, H / 2, W, 1, 10, &clips[3]);
+	drmModeDirtyFB(fd, fb, clips, 4);
+	check("partial DIRTYFB, four rectangles");
+
+	rect(W / 3, H / 3, W / 4, H / 5, 11, &clips[0]);
+	drmModeDirtyFB(fd, fb, clips, 1);
+	check("partial DIRTYFB, one box");
+
+	for (unsigned int y = 0; y < H; y++)
+		for (unsigned int x = 0; x < W; x++)
+			put(x, y, bpp == 32 ? 0x3366cc : 0x333f);
+	drmModeDirtyFB(fd, fb, NULL, 0);
+	check("full-frame DIRTYFB, solid colour");
+
+	drmModeSetCrtc(fd, crtc, 0, 0, 0, NULL, 0, NULL);
+	drmModeRmFB(fd, fb);
+	munmap(map, cd.size);
+	dd.handle = cd.handle;
+	drmIoctl(fd, DRM_IOCTL_MODE_DESTROY_DUMB, &dd);
+	drmDropMaster(fd);
+	close(fd);
+	printf("# %d of %d steps failed\n", failed, step_no);
+	return failed ? 1 : 0;
+}
