@@ -4,59 +4,112 @@
  *
  * Binds vendor 0x17e9 interfaces of class ff/00/00 (any product: the
  * product ids are many and the interface class is what identifies the
- * protocol) and finds the bulk OUT endpoint from the descriptors instead of
- * assuming endpoint 1.
+ * protocol) and drives them as an atomic KMS device on shmem GEM.
  *
  * Copyright (C) 2026 dlkms developers
  */
 
 #include <linux/module.h>
-#include <linux/slab.h>
 #include <linux/usb.h>
 
-#define DRIVER_NAME	"dlkms"
+#include <drm/drm_atomic_helper.h>
+#include <drm/drm_drv.h>
+#include <drm/drm_file.h>
+#include <drm/drm_gem_shmem_helper.h>
+#include <drm/drm_managed.h>
+#include <drm/drm_print.h>
 
-struct dlkms_usb {
-	struct usb_device *udev;
-	struct usb_endpoint_descriptor *bulk_out;
+#include "dlkms_drv.h"
+
+/*
+ * The one place that knows whether the device is still there. Hardware
+ * paths run between dlkms_hw_enter() and dlkms_hw_exit() and touch the
+ * device only while dlkms_hw_present(); disconnect sets @gone and waits for
+ * every such section before the USB resources go. The section is always
+ * entered and always left, which keeps sparse's lock-context checking whole.
+ */
+int dlkms_hw_enter(struct dlkms_device *dl) __acquires(&dl->hw_srcu)
+{
+	return srcu_read_lock(&dl->hw_srcu);
+}
+
+void dlkms_hw_exit(struct dlkms_device *dl, int idx) __releases(&dl->hw_srcu)
+{
+	srcu_read_unlock(&dl->hw_srcu, idx);
+}
+
+DEFINE_DRM_GEM_FOPS(dlkms_fops);
+
+static const struct drm_driver dlkms_drm_driver = {
+	.driver_features = DRIVER_ATOMIC | DRIVER_GEM | DRIVER_MODESET,
+	.fops = &dlkms_fops,
+	DRM_GEM_SHMEM_DRIVER_OPS,
+	.name = DRIVER_NAME,
+	.desc = DRIVER_DESC,
+	DLKMS_DRIVER_DATE("20261124")
+	.major = 0,
+	.minor = 1,
+	DLKMS_FBDEV_DRIVER_OPS
 };
+
+static void dlkms_srcu_fini(struct drm_device *drm, void *unused)
+{
+	cleanup_srcu_struct(&to_dlkms(drm)->hw_srcu);
+}
 
 static int dlkms_usb_probe(struct usb_interface *intf,
 			   const struct usb_device_id *id)
 {
-	struct usb_device *udev = interface_to_usbdev(intf);
-	struct usb_endpoint_descriptor *out;
-	struct dlkms_usb *dl;
+	struct dlkms_device *dl;
+	struct drm_device *drm;
 	int ret;
 
-	ret = usb_find_common_endpoints(intf->cur_altsetting, NULL, &out, NULL, NULL);
-	if (ret) {
-		dev_err(&intf->dev, "no bulk OUT endpoint, not a DisplayLink display interface\n");
-		return -ENODEV;
-	}
+	dl = devm_drm_dev_alloc(&intf->dev, &dlkms_drm_driver, struct dlkms_device, drm);
+	if (IS_ERR(dl))
+		return PTR_ERR(dl);
+	drm = &dl->drm;
+	dl->intf = intf;
+	dl->udev = interface_to_usbdev(intf);
 
-	dl = kzalloc(sizeof(*dl), GFP_KERNEL);
-	if (!dl)
-		return -ENOMEM;
-	dl->udev = udev;
-	dl->bulk_out = out;
+	ret = init_srcu_struct(&dl->hw_srcu);
+	if (ret)
+		return ret;
+	ret = drmm_add_action_or_reset(drm, dlkms_srcu_fini, NULL);
+	if (ret)
+		return ret;
+
+	ret = dlkms_usb_init(dl);
+	if (ret)
+		goto err_usb;
+	ret = dlkms_modeset_init(dl);
+	if (ret)
+		goto err_usb;
+
 	usb_set_intfdata(intf, dl);
-
-	dev_info(&intf->dev, "DisplayLink %04x:%04x interface %u, bulk OUT endpoint 0x%02x (max packet %u)\n",
-		 le16_to_cpu(udev->descriptor.idVendor),
-		 le16_to_cpu(udev->descriptor.idProduct),
-		 intf->cur_altsetting->desc.bInterfaceNumber,
-		 out->bEndpointAddress, usb_endpoint_maxp(out));
+	ret = drm_dev_register(drm, 0);
+	if (ret)
+		goto err_usb;
+	dlkms_fbdev_setup(drm);
 	return 0;
+
+err_usb:
+	dlkms_usb_stop(dl);
+	return ret;
 }
 
 static void dlkms_usb_disconnect(struct usb_interface *intf)
 {
-	struct dlkms_usb *dl = usb_get_intfdata(intf);
+	struct dlkms_device *dl = usb_get_intfdata(intf);
+	struct drm_device *drm = &dl->drm;
 
-	dev_info(&intf->dev, "DisplayLink adapter disconnected\n");
-	usb_set_intfdata(intf, NULL);
-	kfree(dl);
+	drm_info(drm, "adapter unplugged\n");
+	WRITE_ONCE(dl->gone, true);
+	wake_up_all(&dl->urb_wait);
+	synchronize_srcu(&dl->hw_srcu);
+	dlkms_usb_stop(dl);
+
+	drm_dev_unregister(drm);
+	drm_atomic_helper_shutdown(drm);
 }
 
 /*
@@ -86,6 +139,6 @@ static struct usb_driver dlkms_usb_driver = {
 };
 module_usb_driver(dlkms_usb_driver);
 
-MODULE_DESCRIPTION("KMS driver for DisplayLink DL-1x0/DL-1x5 USB display adapters");
+MODULE_DESCRIPTION("KMS driver for " DRIVER_DESC);
 MODULE_AUTHOR("dlkms developers");
 MODULE_LICENSE("GPL");

@@ -68,6 +68,7 @@ static struct emu {
 	unsigned long long slow_bps;
 	bool stalled, ctrl_fail;
 	int readers_idle;
+	unsigned long long ep_bytes[NEPS];	/* per endpoint file, in descriptor order */
 	uint8_t ram[65536];	/* peek/poke space */
 } e = {
 	.udc = "dummy_udc.0",
@@ -446,6 +447,7 @@ static void *reader_main(void *arg)
 			continue;
 		}
 		pthread_mutex_lock(&e.lock);
+		e.ep_bytes[i] += n;
 		dld_feed(&e.dec, buf, n);
 		bps = e.drain == DRAIN_SLOW ? e.slow_bps : 0;
 		pthread_mutex_unlock(&e.lock);
@@ -508,6 +510,9 @@ static void stats_print(FILE *f)
 		e.cs.edid, e.cs.key, e.cs.key_bad);
 	fprintf(f, "ctrl_status %llu\nctrl_stalled %llu\nconnects %llu\ndisconnects %llu\n",
 		e.cs.status, e.cs.stalled, e.cs.connects, e.cs.disconnects);
+	/* which endpoint the host writes: ep_bytes_4 is ep1 on dummy_hcd */
+	for (int i = 0; i < NEPS; i++)
+		fprintf(f, "ep_bytes_%d %llu\n", i + 1, e.ep_bytes[i]);
 }
 
 static int frame_save(const char *path, bool png)
@@ -640,6 +645,7 @@ static int command(char *line, FILE *f, const char **why)
 		pthread_mutex_lock(&e.lock);
 		memset(&e.dec.st, 0, sizeof(e.dec.st));
 		memset(&e.cs, 0, sizeof(e.cs));
+		memset(e.ep_bytes, 0, sizeof(e.ep_bytes));
 		pthread_mutex_unlock(&e.lock);
 		return 0;
 	}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The one place that bridges the kernels dlkms supports (6.1 .. 7.2).
+ *
+ * Feature tests, not version numbers: Debian backports DRM features into
+ * its 6.12 kernels. Kbuild probes grep the kernel's own headers and define
+ * DLKMS_HAVE_* (not __has_include: sparse in 6.1/6.12's releases lacks it).
+ */
+#ifndef DLKMS_COMPAT_H
+#define DLKMS_COMPAT_H
+
+#include <linux/hrtimer.h>
+
+#include <drm/drm_edid.h>
+
+/* 7.1 renamed struct drm_atomic_state to struct drm_atomic_commit. */
+#ifdef DLKMS_HAVE_ATOMIC_COMMIT
+#define dlkms_atomic_state drm_atomic_commit
+#else
+#define dlkms_atomic_state drm_atomic_state
+#endif
+
+/*
+ * fbdev emulation: 7.x drivers declare it in struct drm_driver and start
+ * it with drm_client_setup(); 6.12 has drm_fbdev_shmem_setup(); 6.1 the
+ * generic one. The older two take bpp 32 explicitly: given 0 they use the
+ * preferred depth (24) as bpp and ask for packed RGB888, which the device
+ * cannot scan out.
+ */
+#if defined(DLKMS_HAVE_FBDEV_SHMEM_OPS)
+#ifdef DLKMS_HAVE_CLIENTS_DIR
+#include <drm/clients/drm_client_setup.h>
+#else
+#include <drm/drm_client_setup.h>
+#endif
+#include <drm/drm_fbdev_shmem.h>
+#define DLKMS_FBDEV_DRIVER_OPS DRM_FBDEV_SHMEM_DRIVER_OPS
+static inline void dlkms_fbdev_setup(struct drm_device *dev)
+{
+	drm_client_setup(dev, NULL);
+}
+#elif defined(DLKMS_HAVE_FBDEV_SHMEM)
+#include <drm/drm_fbdev_shmem.h>
+#define DLKMS_FBDEV_DRIVER_OPS
+static inline void dlkms_fbdev_setup(struct drm_device *dev)
+{
+	drm_fbdev_shmem_setup(dev, 32);
+}
+#else
+#include <drm/drm_fb_helper.h>
+#define DLKMS_FBDEV_DRIVER_OPS
+static inline void dlkms_fbdev_setup(struct drm_device *dev)
+{
+	drm_fbdev_generic_setup(dev, 32);
+}
+#endif
+
+/* struct drm_driver lost .date in 7.x */
+#ifdef DLKMS_HAVE_DRIVER_DATE
+#define DLKMS_DRIVER_DATE(d) .date = (d),
+#else
+#define DLKMS_DRIVER_DATE(d)
+#endif
+
+/*
+ * 6.1's drm_edid_connector_update() also adds the modes and returns their
+ * number; later kernels split that into drm_edid_connector_add_modes().
+ */
+static inline int dlkms_edid_update_modes(struct drm_connector *connector,
+					  const struct drm_edid *drm_edid)
+{
+#ifdef DLKMS_HAVE_EDID_ADD_MODES
+	drm_edid_connector_update(connector, drm_edid);
+	return drm_edid_connector_add_modes(connector);
+#else
+	return drm_edid_connector_update(connector, drm_edid);
+#endif
+}
+
+static inline void dlkms_hrtimer_setup(struct hrtimer *timer,
+				       enum hrtimer_restart (*fn)(struct hrtimer *))
+{
+#ifdef DLKMS_HAVE_HRTIMER_SETUP
+	hrtimer_setup(timer, fn, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+#else
+	hrtimer_init(timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	timer->function = fn;
+#endif
+}
+
+#endif /* DLKMS_COMPAT_H */

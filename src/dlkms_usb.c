@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * USB side of dlkms: the adapter's vendor requests (channel select, EDID,
+ * vendor descriptor) and the pool of bulk URBs the command stream goes in.
+ *
+ * Copyright (C) 2026 dlkms developers
+ */
+
+#include <linux/slab.h>
+#include <linux/usb.h>
+
+#include <drm/drm_print.h>
+
+#include "dlkms_drv.h"
+
+#define DLKMS_CTRL_TIMEOUT_MS	1000
+#define DLKMS_URB_COUNT		8
+#define DLKMS_URB_SIZE		(64 * 1024)
+
+#define DL_REQ_EDID		0x02
+#define DL_REQ_SET_KEY		0x12
+#define DL_EDID_DDC_ADDR	0xa1	/* 0x50 << 1 | read */
+#define DL_DESC_VENDOR		0x5f
+#define DL_DESC_KEY_MAX_AREA	0x0200
+
+/* The "standard channel" key: the device then takes the stream unscrambled. */
+static const u8 dl_std_channel[16] = {
+	0x57, 0xcd, 0xdc, 0xa7, 0x1c, 0x88, 0x5e, 0x15,
+	0x60, 0xfe, 0xc6, 0x97, 0x16, 0x3d, 0x47, 0xf2
+};
+
+static int dlkms_select_channel(struct dlkms_device *dl)
+{
+	void *key;
+	int ret;
+
+	key = kmemdup(dl_std_channel, sizeof(dl_std_channel), GFP_KERNEL);
+	if (!key)
+		return -ENOMEM;
+	ret = usb_control_msg(dl->udev, usb_sndctrlpipe(dl->udev, 0), DL_REQ_SET_KEY,
+			      USB_DIR_OUT | USB_TYPE_VENDOR | USB_RECIP_DEVICE, 0, 0,
+			      key, sizeof(dl_std_channel), DLKMS_CTRL_TIMEOUT_MS);
+	kfree(key);
+	return ret < 0 ? ret : 0;
+}
+
+/*
+ * The 0x5F vendor descriptor lists key/length/value entries; key 0x0200 is
+ * the largest pixel area the chip scans out. Anything missing or malformed
+ * leaves the default, with a log line: it is advice, not a reason to fail.
+ */
+static void dlkms_parse_vendor_descriptor(struct dlkms_device *dl)
+{
+	struct drm_device *drm = &dl->drm;
+	unsigned int total, pos;
+	u8 *desc;
+	int ret;
+
+	/* 2048x1152: what the DL-1x5 family documents as its largest mode */
+	dl->pixel_limit = 2048 * 1152;
+
+	desc = kzalloc(256, GFP_KERNEL);
+	if (!desc)
+		return;
+	ret = usb_get_descriptor(dl->udev, DL_DESC_VENDOR, 0, desc, 256);
+	if (ret < 5 || desc[0] < 5 || desc[0] > ret || desc[1] != DL_DESC_VENDOR ||
+	    desc[2] != 0x01 || desc[3] != 0x00 || desc[4] != desc[0] - 2) {
+		drm_info(drm, "no usable vendor descriptor (%d), limiting modes to %u pixels\n",
+			 ret, dl->pixel_limit);
+		goto out;
+	}
+	total = desc[0];
+	for (pos = 5; pos + 3 <= total;) {
+		u16 key = desc[pos] | desc[pos + 1] << 8;
+		u8 len = desc[pos + 2];
+
+		pos += 3;
+		if (pos + len > total) {
+			drm_info(drm, "truncated vendor descriptor entry 0x%04x\n", key);
+			break;
+		}
+		if (key == DL_DESC_KEY_MAX_AREA && len == 4) {
+			u32 area = desc[pos] | desc[pos + 1] << 8 |
+				   desc[pos + 2] << 16 | (u32)desc[pos + 3] << 24;
+
+			if (area)
+				dl->pixel_limit = area;
+		}
+		pos += len;
+	}
+	drm_info(drm, "adapter scans out up to %u pixels\n", dl->pixel_limit);
+out:
+	kfree(desc);
+}
+
+/*
+ * EDID bytes [@off, @off + @len) over the DDC vendor request: the reply is
+ * a status byte and then the data, up to 63 bytes a request. Only offsets
+ * 0..255 are addressable (the offset is the high byte of wValue).
+ */
+int dlkms_read_edid_bytes(struct dlkms_device *dl, unsigned int off, u8 *buf,
+			  size_t len)
+{
+	u8 *rx;
+	int ret = 0, n;
+
+	if (off + len > 256)
+		return -EINVAL;
+	rx = kmalloc(64, GFP_KERNEL);
+	if (!rx)
+		return -ENOMEM;
+	while (len) {
+		n = min_t(size_t, len, 63);
+		ret = usb_control_msg(dl->udev, usb_rcvctrlpipe(dl->udev, 0), DL_REQ_EDID,
+				      USB_DIR_IN | USB_TYPE_VENDOR | USB_RECIP_DEVICE,
+				      off << 8, DL_EDID_DDC_ADDR, rx, n + 1,
+				      DLKMS_CTRL_TIMEOUT_MS);
+		if (ret < 0)
+			break;
+		if (ret != n + 1 || rx[0]) {
+			ret = -EIO;
+			break;
+		}
+		memcpy(buf, rx + 1, n);
+		buf += n;
+		off += n;
+		len -= n;
+		ret = 0;
+	}
+	kfree(rx);
+	return ret;
+}
+
+/* drm_edid_read_custom() callback */
+int dlkms_read_edid(void *data, u8 *buf, unsigned int block, size_t len)
+{
+	struct dlkms_device *dl = data;
+	int idx, ret;
+
+	if (block > 1)
+		return -EINVAL;
+	idx = dlkms_hw_enter(dl);
+	ret = dlkms_hw_present(dl) ? dlkms_read_edid_bytes(dl, block * 128, buf, len) : -ENODEV;
+	dlkms_hw_exit(dl, idx);
+	return ret;
+}
+
+/* Bulk URBs */
+
+static void dlkms_urb_complete(struct urb *urb)
+{
+	struct dlkms_device *dl = urb->context;
+	unsigned long flags;
+
+	switch (urb->status) {
+	case 0:
+	case -ENOENT:
+	case -ECONNRESET:
+	case -ESHUTDOWN:
+	case -EPROTO:
+		break;
+	default:
+		drm_dbg(&dl->drm, "bulk transfer failed: %d\n", urb->status);
+		break;
+	}
+	spin_lock_irqsave(&dl->urb_lock, flags);
+	list_add_tail(&urb->urb_list, &dl->urb_free);
+	spin_unlock_irqrestore(&dl->urb_lock, flags);
+	wake_up(&dl->urb_wait);
+}
+
+static struct urb *dlkms_urb_take(struct dlkms_device *dl)
+{
+	struct urb *urb = NULL;
+
+	spin_lock_irq(&dl->urb_lock);
+	if (!list_empty(&dl->urb_free)) {
+		urb = list_first_entry(&dl->urb_free, struct urb, urb_list);
+		list_del_init(&urb->urb_list);
+	}
+	spin_unlock_irq(&dl->urb_lock);
+	return urb;
+}
+
+/*
+ * A free URB, waiting for one as long as the device is there: damage is
+ * never dropped because the device is slow. Callers are inside
+ * dlkms_hw_enter(); NULL means the device went away.
+ */
+struct urb *dlkms_urb_get(struct dlkms_device *dl)
+{
+	struct urb *urb = NULL;
+
+	wait_event(dl->urb_wait, READ_ONCE(dl->gone) || (urb = dlkms_urb_take(dl)));
+	if (urb && READ_ONCE(dl->gone)) {
+		dlkms_urb_put(dl, urb);
+		urb = NULL;
+	}
+	return urb;
+}
+
+void dlkms_urb_put(struct dlkms_device *dl, struct urb *urb)
+{
+	spin_lock_irq(&dl->urb_lock);
+	list_add_tail(&urb->urb_list, &dl->urb_free);
+	spin_unlock_irq(&dl->urb_lock);
+	wake_up(&dl->urb_wait);
+}
+
+int dlkms_urb_submit(struct dlkms_device *dl, struct urb *urb, size_t len)
+{
+	int ret;
+
+	urb->transfer_buffer_length = len;
+	usb_anchor_urb(urb, &dl->anchor);
+	ret = usb_submit_urb(urb, GFP_KERNEL);
+	if (ret) {
+		usb_unanchor_urb(urb);
+		dlkms_urb_put(dl, urb);
+		if (ret != -ENODEV && ret != -ESHUTDOWN)
+			drm_err_ratelimited(&dl->drm, "bulk submit failed: %d\n", ret);
+	}
+	return ret;
+}
+
+/* Sends a short command sequence (register batches) in one URB. */
+int dlkms_send(struct dlkms_device *dl, const u8 *buf, size_t len)
+{
+	struct urb *urb;
+
+	if (len > dl->urb_size)
+		return -EINVAL;
+	urb = dlkms_urb_get(dl);
+	if (!urb)
+		return -ENODEV;
+	memcpy(urb->transfer_buffer, buf, len);
+	return dlkms_urb_submit(dl, urb, len);
+}
+
+static void dlkms_urbs_free(struct dlkms_device *dl)
+{
+	struct urb *urb;
+
+	while ((urb = dlkms_urb_take(dl))) {
+		usb_free_coherent(dl->udev, dl->urb_size, urb->transfer_buffer,
+				  urb->transfer_dma);
+		usb_free_urb(urb);
+		dl->urb_count--;
+	}
+}
+
+static int dlkms_urbs_alloc(struct dlkms_device *dl)
+{
+	unsigned int i;
+	struct urb *urb;
+	void *buf;
+
+	init_usb_anchor(&dl->anchor);
+	spin_lock_init(&dl->urb_lock);
+	INIT_LIST_HEAD(&dl->urb_free);
+	init_waitqueue_head(&dl->urb_wait);
+	dl->urb_size = DLKMS_URB_SIZE;
+
+	for (i = 0; i < DLKMS_URB_COUNT; i++) {
+		urb = usb_alloc_urb(0, GFP_KERNEL);
+		if (!urb)
+			break;
+		buf = usb_alloc_coherent(dl->udev, dl->urb_size, GFP_KERNEL,
+					 &urb->transfer_dma);
+		if (!buf) {
+			usb_free_urb(urb);
+			break;
+		}
+		usb_fill_bulk_urb(urb, dl->udev, dl->bulk_pipe, buf, dl->urb_size,
+				  dlkms_urb_complete, dl);
+		urb->transfer_flags |= URB_NO_TRANSFER_DMA_MAP;
+		list_add_tail(&urb->urb_list, &dl->urb_free);
+		dl->urb_count++;
+	}
+	if (!dl->urb_count)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Everything the device needs before KMS comes up. */
+int dlkms_usb_init(struct dlkms_device *dl)
+{
+	struct usb_endpoint_descriptor *out;
+	int ret;
+
+	ret = usb_find_common_endpoints(dl->intf->cur_altsetting, NULL, &out, NULL, NULL);
+	if (ret) {
+		drm_err(&dl->drm, "no bulk OUT endpoint: not a DisplayLink display interface\n");
+		return -ENODEV;
+	}
+	dl->bulk_pipe = usb_sndbulkpipe(dl->udev, usb_endpoint_num(out));
+	drm_info(&dl->drm, "DisplayLink %04x:%04x, bulk OUT endpoint 0x%02x\n",
+		 le16_to_cpu(dl->udev->descriptor.idVendor),
+		 le16_to_cpu(dl->udev->descriptor.idProduct), out->bEndpointAddress);
+
+	dlkms_parse_vendor_descriptor(dl);
+	ret = dlkms_select_channel(dl);
+	if (ret)
+		drm_warn(&dl->drm, "selecting the standard channel failed: %d\n", ret);
+
+	return dlkms_urbs_alloc(dl);
+}
+
+/* At disconnect, after the last hardware section ended: no more USB I/O. */
+void dlkms_usb_stop(struct dlkms_device *dl)
+{
+	usb_kill_anchored_urbs(&dl->anchor);
+	dlkms_urbs_free(dl);
+}
