@@ -10,7 +10,9 @@
 #define DLKMS_COMPAT_H
 
 #include <linux/hrtimer.h>
+#include <linux/slab.h>
 
+#include <drm/drm_device.h>
 #include <drm/drm_edid.h>
 
 /* 7.1 renamed struct drm_atomic_state to struct drm_atomic_commit. */
@@ -55,6 +57,11 @@ static inline void dlkms_fbdev_setup(struct drm_device *dev)
 }
 #endif
 
+/* typed allocation helpers: 7.x, and Debian's 6.12 by backport */
+#ifndef kzalloc_obj
+#define kzalloc_obj(P, gfp) kzalloc(sizeof(P), gfp)
+#endif
+
 /* struct drm_driver lost .date in 7.x */
 #ifdef DLKMS_HAVE_DRIVER_DATE
 #define DLKMS_DRIVER_DATE(d) .date = (d),
@@ -87,5 +94,24 @@ static inline void dlkms_hrtimer_setup(struct hrtimer *timer,
 	timer->function = fn;
 #endif
 }
+
+/*
+ * The device that does DMA for a USB display is the host controller. 7.x
+ * records it in the DRM device (and takes its own reference), and the
+ * shmem helpers import through it; older kernels need the driver's own
+ * .gem_prime_import.
+ */
+#ifdef DLKMS_HAVE_DMA_DEV
+#define DLKMS_GEM_PRIME_IMPORT(fn)
+static inline void dlkms_set_dma_dev(struct drm_device *drm, struct device *dma_dev)
+{
+	drm_dev_set_dma_dev(drm, dma_dev);
+}
+#else
+#define DLKMS_GEM_PRIME_IMPORT(fn) .gem_prime_import = (fn),
+static inline void dlkms_set_dma_dev(struct drm_device *drm, struct device *dma_dev)
+{
+}
+#endif
 
 #endif /* DLKMS_COMPAT_H */

@@ -9,7 +9,9 @@
  * Copyright (C) 2026 dlkms developers
  */
 
+#include <linux/device.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/usb.h>
 
 #include <drm/drm_atomic_helper.h>
@@ -17,9 +19,14 @@
 #include <drm/drm_file.h>
 #include <drm/drm_gem_shmem_helper.h>
 #include <drm/drm_managed.h>
+#include <drm/drm_prime.h>
 #include <drm/drm_print.h>
 
 #include "dlkms_drv.h"
+
+unsigned int dlkms_bpp = 16;
+module_param_named(bpp, dlkms_bpp, uint, 0444);
+MODULE_PARM_DESC(bpp, "Colour depth on the wire: 16 (RGB565, default, 2 bytes a pixel) or 24 (adds the low bits, 3 bytes a pixel)");
 
 /*
  * The one place that knows whether the device is still there. Hardware
@@ -38,12 +45,30 @@ void dlkms_hw_exit(struct dlkms_device *dl, int idx) __releases(&dl->hw_srcu)
 	srcu_read_unlock(&dl->hw_srcu, idx);
 }
 
+#ifndef DLKMS_HAVE_DMA_DEV
+/*
+ * The USB interface cannot do DMA; imported buffers are attached to the
+ * host controller that does it on the adapter's behalf.
+ */
+static struct drm_gem_object *dlkms_gem_prime_import(struct drm_device *drm,
+						     struct dma_buf *dma_buf)
+{
+	struct dlkms_device *dl = to_dlkms(drm);
+
+	if (!dl->dmadev)
+		return ERR_PTR(-EOPNOTSUPP);
+	return drm_gem_prime_import_dev(drm, dma_buf, dl->dmadev);
+}
+#endif
+
 DEFINE_DRM_GEM_FOPS(dlkms_fops);
 
 static const struct drm_driver dlkms_drm_driver = {
 	.driver_features = DRIVER_ATOMIC | DRIVER_GEM | DRIVER_MODESET,
 	.fops = &dlkms_fops,
 	DRM_GEM_SHMEM_DRIVER_OPS,
+	DLKMS_GEM_PRIME_IMPORT(dlkms_gem_prime_import)
+	.debugfs_init = dlkms_debugfs_init,
 	.name = DRIVER_NAME,
 	.desc = DRIVER_DESC,
 	DLKMS_DRIVER_DATE("20261124")
@@ -55,6 +80,24 @@ static const struct drm_driver dlkms_drm_driver = {
 static void dlkms_srcu_fini(struct drm_device *drm, void *unused)
 {
 	cleanup_srcu_struct(&to_dlkms(drm)->hw_srcu);
+}
+
+static void dlkms_dmadev_put(struct drm_device *drm, void *unused)
+{
+	put_device(to_dlkms(drm)->dmadev);
+}
+
+static int dlkms_dma_init(struct dlkms_device *dl)
+{
+	struct drm_device *drm = &dl->drm;
+
+	dl->dmadev = usb_intf_get_dma_device(dl->intf);
+	if (!dl->dmadev) {
+		drm_info(drm, "the USB host controller does no DMA: importing buffers is not supported\n");
+		return 0;
+	}
+	dlkms_set_dma_dev(drm, dl->dmadev);
+	return drmm_add_action_or_reset(drm, dlkms_dmadev_put, NULL);
 }
 
 static int dlkms_usb_probe(struct usb_interface *intf,
@@ -70,6 +113,11 @@ static int dlkms_usb_probe(struct usb_interface *intf,
 	drm = &dl->drm;
 	dl->intf = intf;
 	dl->udev = interface_to_usbdev(intf);
+	dl->bpp = dlkms_bpp;
+	if (dl->bpp != 16 && dl->bpp != 24) {
+		drm_warn(drm, "bpp=%u is not 16 or 24, using 16\n", dl->bpp);
+		dl->bpp = 16;
+	}
 
 	ret = init_srcu_struct(&dl->hw_srcu);
 	if (ret)
@@ -78,6 +126,9 @@ static int dlkms_usb_probe(struct usb_interface *intf,
 	if (ret)
 		return ret;
 
+	ret = dlkms_dma_init(dl);
+	if (ret)
+		return ret;
 	ret = dlkms_usb_init(dl);
 	if (ret)
 		goto err_usb;

@@ -7,6 +7,7 @@
 #ifndef DLKMS_DRV_H
 #define DLKMS_DRV_H
 
+#include <linux/atomic.h>
 #include <linux/hrtimer.h>
 #include <linux/list.h>
 #include <linux/spinlock.h>
@@ -19,21 +20,54 @@
 #include <drm/drm_device.h>
 #include <drm/drm_encoder.h>
 #include <drm/drm_plane.h>
+#include <drm/drm_rect.h>
 
 #include "dlkms_compat.h"
 
 #define DRIVER_NAME	"dlkms"
 #define DRIVER_DESC	"DisplayLink DL-1x0/DL-1x5 USB display adapters"
 
+#define DLKMS_CURSOR_SIZE	64
+
+/* Module parameters (dlkms_drv.c) */
+extern unsigned int dlkms_bpp;
+
+/* Counters shown in debugfs; updated by the commit that renders. */
+struct dlkms_stats {
+	atomic64_t bytes;		/* bulk bytes submitted */
+	atomic64_t transfers;		/* bulk URBs submitted */
+	atomic64_t frames;		/* commits that sent pixels */
+	atomic64_t rects;		/* damage rectangles sent */
+	atomic64_t pixels;		/* pixels encoded */
+	atomic64_t render_ns;		/* time spent composing and encoding */
+	atomic64_t urb_waits;		/* times the pool was empty (backpressure) */
+};
+
+/*
+ * The cursor as last committed. The cursor plane is composed in software
+ * into what is sent, also when a later commit changes only the primary
+ * plane, so its pixels are kept here rather than in its (then unmapped)
+ * framebuffer.
+ */
+struct dlkms_cursor {
+	bool visible;
+	int x, y;			/* CRTC coordinates, may be negative */
+	unsigned int width, height;
+	u32 image[DLKMS_CURSOR_SIZE * DLKMS_CURSOR_SIZE];	/* premultiplied ARGB8888 */
+};
+
 struct dlkms_device {
 	struct drm_device drm;
 
 	struct usb_interface *intf;
 	struct usb_device *udev;
+	struct device *dmadev;		/* the host controller, for PRIME imports */
 	unsigned int bulk_pipe;
 	u32 pixel_limit;		/* max hdisplay * vdisplay (vendor descriptor) */
+	unsigned int bpp;		/* 16 or 24, fixed at probe */
 
 	struct drm_plane primary;
+	struct drm_plane cursor_plane;
 	struct drm_crtc crtc;
 	struct drm_encoder encoder;
 	struct drm_connector connector;
@@ -61,13 +95,34 @@ struct dlkms_device {
 	unsigned int urb_count;
 	size_t urb_size;
 
-	/* one converted scanline */
-	u16 *line;
+	/* render state, touched only by the commit tail (one CRTC) */
+	struct dlkms_cursor cursor;
+	u32 *line32;			/* one composed scanline, XRGB8888 */
+	u16 *line16;			/* ... as the 16-bit plane gets it */
+	u8 *line8;			/* ... and the 24-bpp low bits */
+
+	struct dlkms_stats stats;
 };
 
 static inline struct dlkms_device *to_dlkms(struct drm_device *drm)
 {
 	return container_of(drm, struct dlkms_device, drm);
+}
+
+/* CRTC state: what a commit has to send besides plane damage */
+struct dlkms_crtc_state {
+	struct drm_crtc_state base;
+	/*
+	 * The primary plane is in this commit only because the cursor
+	 * changed: its framebuffer is mapped for composing, but it has no
+	 * damage of its own.
+	 */
+	bool primary_unchanged;
+};
+
+static inline struct dlkms_crtc_state *to_dlkms_crtc_state(struct drm_crtc_state *state)
+{
+	return container_of(state, struct dlkms_crtc_state, base);
 }
 
 int dlkms_hw_enter(struct dlkms_device *dl) __acquires(&dl->hw_srcu);
@@ -89,7 +144,24 @@ int dlkms_urb_submit(struct dlkms_device *dl, struct urb *urb, size_t len);
 void dlkms_urb_put(struct dlkms_device *dl, struct urb *urb);
 int dlkms_send(struct dlkms_device *dl, const u8 *buf, size_t len);
 
+/* dlkms_connector.c */
+int dlkms_connector_init(struct dlkms_device *dl);
+
+/* dlkms_crtc.c */
+int dlkms_crtc_init(struct dlkms_device *dl);
+
+/* dlkms_plane.c */
+int dlkms_planes_init(struct dlkms_device *dl);
+int dlkms_planes_atomic_check(struct dlkms_device *dl, struct dlkms_atomic_state *state);
+
+/* dlkms_render.c */
+int dlkms_render_init(struct dlkms_device *dl);
+void dlkms_render_commit(struct dlkms_device *dl, struct dlkms_atomic_state *state);
+
 /* dlkms_modeset.c */
 int dlkms_modeset_init(struct dlkms_device *dl);
+
+/* dlkms_debugfs.c */
+void dlkms_debugfs_init(struct drm_minor *minor);
 
 #endif /* DLKMS_DRV_H */

@@ -189,9 +189,16 @@ static struct urb *dlkms_urb_take(struct dlkms_device *dl)
  */
 struct urb *dlkms_urb_get(struct dlkms_device *dl)
 {
-	struct urb *urb = NULL;
+	struct urb *urb = dlkms_urb_take(dl);
 
-	wait_event(dl->urb_wait, READ_ONCE(dl->gone) || (urb = dlkms_urb_take(dl)));
+	if (!urb) {
+		/*
+		 * Idle, not uninterruptible: a device that stops draining
+		 * holds the commit, which is no reason for hung-task reports.
+		 */
+		atomic64_inc(&dl->stats.urb_waits);
+		wait_event_idle(dl->urb_wait, READ_ONCE(dl->gone) || (urb = dlkms_urb_take(dl)));
+	}
 	if (urb && READ_ONCE(dl->gone)) {
 		dlkms_urb_put(dl, urb);
 		urb = NULL;
@@ -214,7 +221,10 @@ int dlkms_urb_submit(struct dlkms_device *dl, struct urb *urb, size_t len)
 	urb->transfer_buffer_length = len;
 	usb_anchor_urb(urb, &dl->anchor);
 	ret = usb_submit_urb(urb, GFP_KERNEL);
-	if (ret) {
+	if (!ret) {
+		atomic64_inc(&dl->stats.transfers);
+		atomic64_add(len, &dl->stats.bytes);
+	} else {
 		usb_unanchor_urb(urb);
 		dlkms_urb_put(dl, urb);
 		if (ret != -ENODEV && ret != -ESHUTDOWN)

@@ -69,6 +69,7 @@ static struct emu {
 	bool stalled, ctrl_fail;
 	int readers_idle;
 	unsigned long long ep_bytes[NEPS];	/* per endpoint file, in descriptor order */
+	unsigned long long last_rx_ns;	/* CLOCK_MONOTONIC of the last bulk data */
 	uint8_t ram[65536];	/* peek/poke space */
 } e = {
 	.udc = "dummy_udc.0",
@@ -446,7 +447,10 @@ static void *reader_main(void *arg)
 				usleep(10000);
 			continue;
 		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
 		pthread_mutex_lock(&e.lock);
+		if (n)
+			e.last_rx_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
 		e.ep_bytes[i] += n;
 		dld_feed(&e.dec, buf, n);
 		bps = e.drain == DRAIN_SLOW ? e.slow_bps : 0;
@@ -513,6 +517,7 @@ static void stats_print(FILE *f)
 	/* which endpoint the host writes: ep_bytes_4 is ep1 on dummy_hcd */
 	for (int i = 0; i < NEPS; i++)
 		fprintf(f, "ep_bytes_%d %llu\n", i + 1, e.ep_bytes[i]);
+	fprintf(f, "last_rx_ns %llu\n", e.last_rx_ns);
 }
 
 static int frame_save(const char *path, bool png)

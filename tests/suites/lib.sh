@@ -92,7 +92,7 @@ wait_mode() {
 	return 1
 }
 
-# load_dlkms: load the dkms-built module after its dependencies (usbcore,
+# load_dlkms [PARAM=VALUE...]: load the dkms-built module after its dependencies (usbcore,
 # drm, ...). insmod after modprobe of the deps, because depmod -a over the
 # guest's module tree costs ~18 s under TCG on every boot.
 load_dlkms() {
@@ -100,7 +100,7 @@ load_dlkms() {
 	[ -f "$DLKMS_KO" ] || fail "no dkms-built module at $DLKMS_KO"
 	deps=$(modinfo -F depends "$DLKMS_KO" | tr ',' ' ')
 	[ -z "$deps" ] || modprobe -a $deps || fail "modprobe $deps"
-	insmod "$DLKMS_KO" || fail "insmod $DLKMS_KO"
+	insmod "$DLKMS_KO" "$@" || fail "insmod $DLKMS_KO $*"
 }
 
 cleanup_suite() {

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +28,15 @@
 
 static const char *sock_path = "/run/dlemu.sock";
 static const char *png_dir;
-static unsigned int W, H, pitch, bpp;
+static unsigned int W, H, pitch, bpp, depth = 16;
 static uint8_t *map;
 static int step_no, failed;
+
+/* The software cursor as the test expects it composed (premultiplied ARGB). */
+#define CUR 64
+static uint32_t cursor_img[CUR * CUR];
+static int cur_x, cur_y;
+static bool cur_on;
 
 /* One request to the emulator; the reply body goes to @body (may be NULL). */
 static int emu(const char *req, char *body, size_t blen)
@@ -82,18 +89,51 @@ static void put(unsigned int x, unsigned int y, uint32_t v)
 		memcpy(p, &(uint16_t){ v }, 2);
 }
 
-static uint32_t get_expect(unsigned int x, unsigned int y)
+/* the source pixel at (x, y) as 8-bit-per-channel RGB */
+static uint32_t src_rgb(unsigned int x, unsigned int y)
 {
 	const uint8_t *p = map + (size_t)y * pitch + x * (bpp / 8);
-	uint32_t v;
+	uint32_t v, r, g, b;
 	uint16_t s;
 
 	if (bpp == 32) {
 		memcpy(&v, p, 4);
-		return expect_from_xrgb(v);
+		return v & 0xffffff;
 	}
 	memcpy(&s, p, 2);
-	return expect_from_565(s);
+	r = s >> 11;
+	g = (s >> 5) & 0x3f;
+	b = s & 0x1f;
+	/* an RGB565 pixel shown at 24 bpp is its bit-replicated expansion */
+	return (r << 3 | r >> 2) << 16 | (g << 2 | g >> 4) << 8 | (b << 3 | b >> 2);
+}
+
+/* round(a * b / 255), written independently of the driver's formula */
+static uint32_t mul255(uint32_t a, uint32_t b)
+{
+	return (a * b + 127) / 255;
+}
+
+static uint32_t get_expect(unsigned int x, unsigned int y)
+{
+	uint32_t v = src_rgb(x, y);
+	int cx = (int)x - cur_x, cy = (int)y - cur_y;
+
+	if (cur_on && cx >= 0 && cy >= 0 && cx < CUR && cy < CUR) {
+		uint32_t c = cursor_img[cy * CUR + cx], ia = 255 - (c >> 24), o = 0;
+
+		for (int sh = 0; sh <= 16; sh += 8) {
+			uint32_t ch = ((c >> sh) & 0xff) + mul255((v >> sh) & 0xff, ia);
+
+			o |= (ch > 255 ? 255 : ch) << sh;
+		}
+		v = o;
+	}
+	if (depth == 24)
+		return v;
+	if (bpp == 16 && !cur_on)
+		return expect_from_565(*(const uint16_t *)(map + (size_t)y * pitch + x * 2));
+	return expect_from_xrgb(v);
 }
 
 /* Poll the emulator until its frame equals the buffer, or time out. */
@@ -158,6 +198,39 @@ static void check(const char *what)
 		       what, bad, fx, fy, got, want);
 }
 
+static unsigned long long emu_stat(const char *name)
+{
+	char body[4096], *p;
+	size_t l = strlen(name);
+
+	if (emu("stats", body, sizeof(body)))
+		return 0;
+	for (p = body; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (!strncmp(p, name, l) && p[l] == ' ')
+			return strtoull(p + l + 1, NULL, 10);
+	return 0;
+}
+
+/*
+ * Partial damage must send only the damaged pixels: at most 2 bytes a
+ * pixel (3 at 24 bpp) plus the command overhead, far below a full frame.
+ */
+static void check_bytes(const char *what, unsigned long long before, unsigned long long px)
+{
+	unsigned long long sent = emu_stat("bytes") - before;
+	unsigned long long limit = px * (depth / 8) * 105 / 100 + 256;
+
+	step_no++;
+	if (sent && sent <= limit) {
+		printf("ok - %s: %llu bytes on the wire for %llu damaged pixels (limit %llu)\n",
+		       what, sent, px, limit);
+		return;
+	}
+	failed++;
+	printf("not ok - %s: %llu bytes on the wire for %llu damaged pixels, want 1..%llu\n",
+	       what, sent, px, limit);
+}
+
 static int open_card(const char *driver)
 {
 	char path[64];
@@ -207,6 +280,85 @@ static void rect(unsigned int x0, unsigned int y0, unsigned int w, unsigned int 
 	clip->y2 = y0 + h;
 }
 
+/*
+ * The cursor plane is composed in software into what is sent: opaque,
+ * transparent and translucent (premultiplied) pixels over the primary,
+ * moved so its old place must be repaired, partly off screen, under
+ * primary damage, and hidden.
+ */
+static int cursor_steps(int fd, uint32_t crtc, uint32_t fb, drmModeClip *clips)
+{
+	struct drm_mode_create_dumb cd = { .width = CUR, .height = CUR, .bpp = 32 };
+	struct drm_mode_map_dumb md = { 0 };
+	unsigned long long b0;
+	uint32_t *cmap;
+	int x, y;
+
+	if (drmIoctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, &cd)) {
+		perror("CREATE_DUMB cursor");
+		return 1;
+	}
+	md.handle = cd.handle;
+	if (drmIoctl(fd, DRM_IOCTL_MODE_MAP_DUMB, &md)) {
+		perror("MAP_DUMB cursor");
+		return 1;
+	}
+	cmap = mmap(NULL, cd.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, md.offset);
+	if (cmap == MAP_FAILED) {
+		perror("mmap cursor");
+		return 1;
+	}
+	for (y = 0; y < CUR; y++) {
+		for (x = 0; x < CUR; x++) {
+			uint32_t a = x < 16 ? 0xff : x < 32 ? 0 : x < 48 ? 0x80 : (y * 4) & 0xff;
+			uint32_t rgb = hash(x * 131 + y) & 0xffffff, c = a << 24;
+
+			/* premultiplied: no channel above alpha */
+			for (int sh = 0; sh <= 16; sh += 8)
+				c |= mul255((rgb >> sh) & 0xff, a) << sh;
+			cursor_img[y * CUR + x] = c;
+			memcpy((uint8_t *)cmap + y * cd.pitch + x * 4, &c, 4);
+		}
+	}
+
+	cur_on = true;
+	cur_x = 100;
+	cur_y = 50;
+	if (drmModeSetCursor(fd, crtc, cd.handle, CUR, CUR) ||
+	    drmModeMoveCursor(fd, crtc, cur_x, cur_y)) {
+		perror("SETCURSOR");
+		return 1;
+	}
+	check("cursor shown at (100,50), composed over the primary plane");
+
+	b0 = emu_stat("bytes");
+	cur_x = 130;
+	cur_y = 70;
+	drmModeMoveCursor(fd, crtc, cur_x, cur_y);
+	check("cursor moved by (30,20): old place repaired");
+	check_bytes("cursor move", b0, (unsigned long long)(CUR + 30) * (CUR + 20));
+
+	cur_x = W - 20;
+	cur_y = H - 10;
+	drmModeMoveCursor(fd, crtc, cur_x, cur_y);
+	check("cursor partly off screen, bottom right");
+
+	cur_x = -30;
+	cur_y = -40;
+	drmModeMoveCursor(fd, crtc, cur_x, cur_y);
+	check("cursor partly off screen, top left");
+
+	rect(0, 0, 50, 50, 12, &clips[0]);
+	drmModeDirtyFB(fd, fb, clips, 1);
+	check("primary damage under the cursor keeps the cursor on top");
+
+	cur_on = false;
+	drmModeSetCursor(fd, crtc, 0, 0, 0);
+	check("cursor hidden: the primary plane alone");
+	munmap(cmap, cd.size);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *driver = NULL, *format = "xrgb8888", *want_mode = NULL;
@@ -218,6 +370,8 @@ int main(int argc, char **argv)
 	uint32_t fb, crtc = 0, handles[4] = { 0 }, pitches[4] = { 0 }, offsets[4] = { 0 };
 	drmModeClip clips[4];
 	drmModeResPtr res;
+	unsigned long long b0;
+	bool with_cursor = false;
 	int fd, i, r;
 
 	static const struct option opts[] = {
@@ -226,6 +380,8 @@ int main(int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "png", required_argument, NULL, 'p' },
+		{ "depth", required_argument, NULL, 'b' },
+		{ "cursor", no_argument, NULL, 'c' },
 		{ }
 	};
 	while ((r = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -235,12 +391,16 @@ int main(int argc, char **argv)
 		case 'f': format = optarg; break;
 		case 'm': want_mode = optarg; break;
 		case 'p': png_dir = optarg; break;
+		case 'b': depth = atoi(optarg); break;
+		case 'c': with_cursor = true; break;
 		default: driver = NULL; optind = argc; break;
 		}
 	}
-	if (!driver || (strcmp(format, "xrgb8888") && strcmp(format, "rgb565"))) {
+	if (!driver || (strcmp(format, "xrgb8888") && strcmp(format, "rgb565")) ||
+	    (depth != 16 && depth != 24)) {
 		fprintf(stderr, "usage: dlpattern --driver NAME [--socket PATH] "
-			"[--format xrgb8888|rgb565] [--mode WxH] [--png DIR]\n");
+			"[--format xrgb8888|rgb565] [--mode WxH] [--png DIR] "
+			"[--depth 16|24] [--cursor]\n");
 		return 2;
 	}
 	bpp = strcmp(format, "rgb565") ? 32 : 16;
@@ -335,9 +495,14 @@ int main(int argc, char **argv)
 	drmModeDirtyFB(fd, fb, clips, 4);
 	check("partial DIRTYFB, four rectangles");
 
+	b0 = emu_stat("bytes");
 	rect(W / 3, H / 3, W / 4, H / 5, 11, &clips[0]);
 	drmModeDirtyFB(fd, fb, clips, 1);
 	check("partial DIRTYFB, one box");
+	check_bytes("partial DIRTYFB, one box", b0, (unsigned long long)(W / 4) * (H / 5));
+
+	if (with_cursor && cursor_steps(fd, crtc, fb, clips))
+		return 1;
 
 	for (unsigned int y = 0; y < H; y++)
 		for (unsigned int x = 0; x < W; x++)

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The connector of dlkms: the monitor's EDID comes through the adapter's
+ * DDC vendor request, and a cheap poll of the EDID header tells whether a
+ * monitor is there and whether it is still the same one.
+ *
+ * Copyright (C) 2026 dlkms developers
+ */
+
+#include <linux/string.h>
+
+#include <drm/drm_atomic_state_helper.h>
+#include <drm/drm_edid.h>
+#include <drm/drm_modeset_helper_vtables.h>
+#include <drm/drm_probe_helper.h>
+
+#include "dlkms_drv.h"
+
+/*
+ * Cheap presence check for the poll: the EDID header and the vendor,
+ * product and serial bytes after it. All zero is "no monitor"; a change
+ * means another monitor, which the poll reports as a hotplug.
+ */
+static int dlkms_connector_helper_detect_ctx(struct drm_connector *connector,
+					     struct drm_modeset_acquire_ctx *ctx,
+					     bool force)
+{
+	struct dlkms_device *dl = to_dlkms(connector->dev);
+	u8 id[sizeof(dl->edid_id)];
+	int idx, ret;
+
+	idx = dlkms_hw_enter(dl);
+	ret = dlkms_hw_present(dl) ? dlkms_read_edid_bytes(dl, 0, id, sizeof(id)) : -ENODEV;
+	dlkms_hw_exit(dl, idx);
+	if (ret || !memchr_inv(id, 0, 8))
+		return connector_status_disconnected;
+	if (memcmp(id, dl->edid_id, sizeof(id))) {
+		memcpy(dl->edid_id, id, sizeof(id));
+		connector->epoch_counter++;
+	}
+	return connector_status_connected;
+}
+
+static int dlkms_connector_helper_get_modes(struct drm_connector *connector)
+{
+	struct dlkms_device *dl = to_dlkms(connector->dev);
+	const struct drm_edid *drm_edid;
+	int count;
+
+	drm_edid = drm_edid_read_custom(connector, dlkms_read_edid, dl);
+	count = dlkms_edid_update_modes(connector, drm_edid);
+	drm_edid_free(drm_edid);
+	if (!count) {
+		/*
+		 * Unreadable or corrupt EDID but something answers: offer the
+		 * safe VESA modes rather than flapping between connected and
+		 * disconnected.
+		 */
+		count = drm_add_modes_noedid(connector, 1920, 1200);
+		drm_set_preferred_mode(connector, 1024, 768);
+	}
+	return count;
+}
+
+static const struct drm_connector_helper_funcs dlkms_connector_helper_funcs = {
+	.get_modes = dlkms_connector_helper_get_modes,
+	.detect_ctx = dlkms_connector_helper_detect_ctx,
+};
+
+static const struct drm_connector_funcs dlkms_connector_funcs = {
+	.reset = drm_atomic_helper_connector_reset,
+	.fill_modes = drm_helper_probe_single_connector_modes,
+	.atomic_duplicate_state = drm_atomic_helper_connector_duplicate_state,
+	.atomic_destroy_state = drm_atomic_helper_connector_destroy_state,
+};
+
+/* The connector type follows the monitor's EDID input type, as wired. */
+static int dlkms_connector_type(struct dlkms_device *dl)
+{
+	u8 edid[21];
+
+	if (dlkms_read_edid_bytes(dl, 0, edid, sizeof(edid)) || !memchr_inv(edid, 0, 8))
+		return DRM_MODE_CONNECTOR_DVII;
+	return edid[20] & 0x80 ? DRM_MODE_CONNECTOR_DVID : DRM_MODE_CONNECTOR_VGA;
+}
+
+int dlkms_connector_init(struct dlkms_device *dl)
+{
+	struct drm_device *drm = &dl->drm;
+	int ret, type;
+
+	type = dlkms_connector_type(dl);
+	ret = drmm_encoder_init(drm, &dl->encoder, NULL,
+				type == DRM_MODE_CONNECTOR_VGA ? DRM_MODE_ENCODER_DAC :
+				DRM_MODE_ENCODER_TMDS, NULL);
+	if (ret)
+		return ret;
+	dl->encoder.possible_crtcs = drm_crtc_mask(&dl->crtc);
+
+	ret = drmm_connector_init(drm, &dl->connector, &dlkms_connector_funcs, type, NULL);
+	if (ret)
+		return ret;
+	drm_connector_helper_add(&dl->connector, &dlkms_connector_helper_funcs);
+	dl->connector.polled = DRM_CONNECTOR_POLL_CONNECT | DRM_CONNECTOR_POLL_DISCONNECT;
+	return drm_connector_attach_encoder(&dl->connector, &dl->encoder);
+}

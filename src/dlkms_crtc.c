@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The CRTC of dlkms: programs the mode, sends each commit's pixels from its
+ * flush, and keeps a software vblank at the mode's refresh rate (the
+ * adapter has no interrupt), so page-flip events and WAIT_VBLANK are paced
+ * as on any display.
+ *
+ * Copyright (C) 2026 dlkms developers
+ */
+
+#include <linux/slab.h>
+
+#include <drm/drm_atomic.h>
+#include <drm/drm_atomic_helper.h>
+#include <drm/drm_managed.h>
+#include <drm/drm_modeset_helper_vtables.h>
+#include <drm/drm_vblank.h>
+
+#include "dlkms_drv.h"
+#include "dlkms_proto.h"
+
+static enum hrtimer_restart dlkms_vblank_timer_fn(struct hrtimer *timer)
+{
+	struct dlkms_device *dl = container_of(timer, struct dlkms_device, vblank_timer);
+
+	/*
+	 * Forward first: the timestamp of this vblank is the expiry just
+	 * passed, one period before the new one (see get_vblank_timestamp).
+	 */
+	hrtimer_forward_now(timer, dl->vblank_period);
+	drm_crtc_handle_vblank(&dl->crtc);
+	return HRTIMER_RESTART;
+}
+
+/*
+ * The vblank is when the timer was due, not when its handler got to run:
+ * events and WAIT_VBLANK replies carry times exactly one period apart.
+ */
+static bool dlkms_crtc_get_vblank_timestamp(struct drm_crtc *crtc, int *max_error,
+					    ktime_t *vblank_time, bool in_vblank_irq)
+{
+	struct dlkms_device *dl = to_dlkms(crtc->dev);
+
+	if (!hrtimer_active(&dl->vblank_timer)) {
+		*vblank_time = ktime_get();
+		return true;
+	}
+	*vblank_time = ktime_sub(hrtimer_get_expires(&dl->vblank_timer), dl->vblank_period);
+	return true;
+}
+
+static int dlkms_crtc_enable_vblank(struct drm_crtc *crtc)
+{
+	struct dlkms_device *dl = to_dlkms(crtc->dev);
+
+	hrtimer_start(&dl->vblank_timer, dl->vblank_period, HRTIMER_MODE_REL);
+	return 0;
+}
+
+static void dlkms_crtc_disable_vblank(struct drm_crtc *crtc)
+{
+	struct dlkms_device *dl = to_dlkms(crtc->dev);
+
+	/* called under the vblank lock the timer callback also takes */
+	hrtimer_try_to_cancel(&dl->vblank_timer);
+}
+
+static int dlkms_crtc_helper_atomic_check(struct drm_crtc *crtc,
+					  struct dlkms_atomic_state *state)
+{
+	struct drm_crtc_state *crtc_state = drm_atomic_get_new_crtc_state(state, crtc);
+
+	/* a modeset redraws everything: no shortcut for the primary plane */
+	if (drm_atomic_crtc_needs_modeset(crtc_state))
+		to_dlkms_crtc_state(crtc_state)->primary_unchanged = false;
+	return 0;
+}
+
+static void dlkms_crtc_helper_atomic_enable(struct drm_crtc *crtc,
+					    struct dlkms_atomic_state *state)
+{
+	struct dlkms_device *dl = to_dlkms(crtc->dev);
+	struct drm_crtc_state *crtc_state = drm_atomic_get_new_crtc_state(state, crtc);
+	const struct drm_display_mode *mode = &crtc_state->adjusted_mode;
+	struct dl_timings t = {
+		.hdisplay = mode->crtc_hdisplay,
+		.hsync_start = mode->crtc_hsync_start,
+		.hsync_end = mode->crtc_hsync_end,
+		.htotal = mode->crtc_htotal,
+		.vdisplay = mode->crtc_vdisplay,
+		.vsync_start = mode->crtc_vsync_start,
+		.vsync_end = mode->crtc_vsync_end,
+		.vtotal = mode->crtc_vtotal,
+		.clock_khz = mode->clock,
+	};
+	u8 buf[DL_MODESET_MAX_BYTES];
+	size_t len;
+	int idx;
+
+	dl->vblank_period = ns_to_ktime(div_u64((u64)mode->crtc_htotal * mode->crtc_vtotal *
+						1000000ull, mode->crtc_clock));
+	drm_crtc_vblank_on(crtc);
+
+	/* the 8-bit plane (24-bpp mode's low bits) follows the 16-bit one */
+	len = dl_enc_modeset(buf, &t, dl->bpp == 24, 0, 2 * t.hdisplay * t.vdisplay);
+	idx = dlkms_hw_enter(dl);
+	if (dlkms_hw_present(dl))
+		dlkms_send(dl, buf, len);
+	dlkms_hw_exit(dl, idx);
+}
+
+static void dlkms_crtc_helper_atomic_disable(struct drm_crtc *crtc,
+					     struct dlkms_atomic_state *state)
+{
+	struct dlkms_device *dl = to_dlkms(crtc->dev);
+	struct drm_crtc_state *crtc_state = drm_atomic_get_new_crtc_state(state, crtc);
+	u8 buf[DL_MODESET_MAX_BYTES];
+	int idx;
+
+	drm_crtc_vblank_off(crtc);
+	/* planes of an inactive CRTC are not flushed: the event goes now */
+	spin_lock_irq(&crtc->dev->event_lock);
+	if (crtc_state->event && !crtc_state->active) {
+		drm_crtc_send_vblank_event(crtc, crtc_state->event);
+		crtc_state->event = NULL;
+	}
+	spin_unlock_irq(&crtc->dev->event_lock);
+	idx = dlkms_hw_enter(dl);
+	if (dlkms_hw_present(dl))
+		dlkms_send(dl, buf, dl_enc_blank(buf, DL_BLANK_POWERDOWN));
+	dlkms_hw_exit(dl, idx);
+}
+
+static void dlkms_crtc_helper_atomic_flush(struct drm_crtc *crtc,
+					   struct dlkms_atomic_state *state)
+{
+	struct drm_crtc_state *crtc_state = drm_atomic_get_new_crtc_state(state, crtc);
+	struct drm_pending_vblank_event *event;
+
+	dlkms_render_commit(to_dlkms(crtc->dev), state);
+
+	spin_lock_irq(&crtc->dev->event_lock);
+	event = crtc_state->event;
+	crtc_state->event = NULL;
+	if (event) {
+		/* the event fires at the next vblank of the running timer */
+		if (crtc_state->active && !drm_crtc_vblank_get(crtc))
+			drm_crtc_arm_vblank_event(crtc, event);
+		else
+			drm_crtc_send_vblank_event(crtc, event);
+	}
+	spin_unlock_irq(&crtc->dev->event_lock);
+}
+
+static const struct drm_crtc_helper_funcs dlkms_crtc_helper_funcs = {
+	.atomic_check = dlkms_crtc_helper_atomic_check,
+	.atomic_enable = dlkms_crtc_helper_atomic_enable,
+	.atomic_disable = dlkms_crtc_helper_atomic_disable,
+	.atomic_flush = dlkms_crtc_helper_atomic_flush,
+};
+
+static void dlkms_crtc_reset(struct drm_crtc *crtc)
+{
+	struct dlkms_crtc_state *state = kzalloc_obj(*state, GFP_KERNEL);
+
+	if (crtc->state)
+		crtc->funcs->atomic_destroy_state(crtc, crtc->state);
+	__drm_atomic_helper_crtc_reset(crtc, state ? &state->base : NULL);
+}
+
+static struct drm_crtc_state *dlkms_crtc_atomic_duplicate_state(struct drm_crtc *crtc)
+{
+	struct dlkms_crtc_state *state;
+
+	if (WARN_ON(!crtc->state))
+		return NULL;
+	state = kzalloc_obj(*state, GFP_KERNEL);
+	if (!state)
+		return NULL;
+	__drm_atomic_helper_crtc_duplicate_state(crtc, &state->base);
+	return &state->base;
+}
+
+static void dlkms_crtc_atomic_destroy_state(struct drm_crtc *crtc,
+					    struct drm_crtc_state *state)
+{
+	__drm_atomic_helper_crtc_destroy_state(state);
+	kfree(to_dlkms_crtc_state(state));
+}
+
+static const struct drm_crtc_funcs dlkms_crtc_funcs = {
+	.reset = dlkms_crtc_reset,
+	.set_config = drm_atomic_helper_set_config,
+	.page_flip = drm_atomic_helper_page_flip,
+	.atomic_duplicate_state = dlkms_crtc_atomic_duplicate_state,
+	.atomic_destroy_state = dlkms_crtc_atomic_destroy_state,
+	.enable_vblank = dlkms_crtc_enable_vblank,
+	.disable_vblank = dlkms_crtc_disable_vblank,
+	.get_vblank_timestamp = dlkms_crtc_get_vblank_timestamp,
+};
+
+static void dlkms_vblank_timer_fini(struct drm_device *drm, void *unused)
+{
+	hrtimer_cancel(&to_dlkms(drm)->vblank_timer);
+}
+
+int dlkms_crtc_init(struct dlkms_device *dl)
+{
+	struct drm_device *drm = &dl->drm;
+	int ret;
+
+	ret = drmm_crtc_init_with_planes(drm, &dl->crtc, &dl->primary, &dl->cursor_plane,
+					 &dlkms_crtc_funcs, NULL);
+	if (ret)
+		return ret;
+	drm_crtc_helper_add(&dl->crtc, &dlkms_crtc_helper_funcs);
+
+	dlkms_hrtimer_setup(&dl->vblank_timer, dlkms_vblank_timer_fn);
+	dl->vblank_period = ns_to_ktime(16666667);
+	return drmm_add_action_or_reset(drm, dlkms_vblank_timer_fini, NULL);
+}

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Planes of dlkms: a full-screen primary plane and a cursor plane. The
+ * device has one framebuffer and no overlay, so both are shadow-buffered
+ * shmem GEM read by the CPU and composed into what goes on the wire
+ * (dlkms_render.c); the planes themselves only validate.
+ *
+ * Copyright (C) 2026 dlkms developers
+ */
+
+#include <drm/drm_atomic.h>
+#include <drm/drm_atomic_helper.h>
+#include <drm/drm_damage_helper.h>
+#include <drm/drm_fourcc.h>
+#include <drm/drm_gem_atomic_helper.h>
+#include <drm/drm_modeset_helper_vtables.h>
+
+#include "dlkms_drv.h"
+
+static const u32 dlkms_primary_formats[] = {
+	DRM_FORMAT_XRGB8888,
+	DRM_FORMAT_ARGB8888,	/* scanned out opaque, as the device has no alpha */
+	DRM_FORMAT_RGB565,
+};
+
+static const u32 dlkms_cursor_formats[] = {
+	DRM_FORMAT_ARGB8888,
+};
+
+static const u64 dlkms_plane_modifiers[] = {
+	DRM_FORMAT_MOD_LINEAR,
+	DRM_FORMAT_MOD_INVALID
+};
+
+static int dlkms_primary_plane_helper_atomic_check(struct drm_plane *plane,
+						   struct dlkms_atomic_state *state)
+{
+	struct drm_plane_state *new_state = drm_atomic_get_new_plane_state(state, plane);
+	struct drm_crtc_state *crtc_state = NULL;
+
+	if (new_state->crtc)
+		crtc_state = drm_atomic_get_new_crtc_state(state, new_state->crtc);
+
+	/* the device scans out one full-screen plane: no scaling, no offset */
+	return drm_atomic_helper_check_plane_state(new_state, crtc_state,
+						   DRM_PLANE_NO_SCALING,
+						   DRM_PLANE_NO_SCALING,
+						   false, false);
+}
+
+static int dlkms_cursor_plane_helper_atomic_check(struct drm_plane *plane,
+						  struct dlkms_atomic_state *state)
+{
+	struct drm_plane_state *new_state = drm_atomic_get_new_plane_state(state, plane);
+	struct drm_crtc_state *crtc_state = NULL;
+	int ret;
+
+	if (new_state->crtc)
+		crtc_state = drm_atomic_get_new_crtc_state(state, new_state->crtc);
+
+	ret = drm_atomic_helper_check_plane_state(new_state, crtc_state,
+						  DRM_PLANE_NO_SCALING,
+						  DRM_PLANE_NO_SCALING,
+						  true, true);
+	if (ret || !new_state->visible)
+		return ret;
+	/* composed from a fixed-size copy, see struct dlkms_cursor */
+	if (drm_rect_width(&new_state->src) >> 16 > DLKMS_CURSOR_SIZE ||
+	    drm_rect_height(&new_state->src) >> 16 > DLKMS_CURSOR_SIZE)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Nothing to program per plane: the CRTC's flush composes both planes into
+ * the one stream the device takes. The helpers require the hook.
+ */
+static void dlkms_plane_helper_atomic_update(struct drm_plane *plane,
+					     struct dlkms_atomic_state *state)
+{
+}
+
+static const struct drm_plane_helper_funcs dlkms_primary_plane_helper_funcs = {
+	DRM_GEM_SHADOW_PLANE_HELPER_FUNCS,
+	.atomic_check = dlkms_primary_plane_helper_atomic_check,
+	.atomic_update = dlkms_plane_helper_atomic_update,
+};
+
+static const struct drm_plane_helper_funcs dlkms_cursor_plane_helper_funcs = {
+	DRM_GEM_SHADOW_PLANE_HELPER_FUNCS,
+	.atomic_check = dlkms_cursor_plane_helper_atomic_check,
+	.atomic_update = dlkms_plane_helper_atomic_update,
+};
+
+static const struct drm_plane_funcs dlkms_plane_funcs = {
+	.update_plane = drm_atomic_helper_update_plane,
+	.disable_plane = drm_atomic_helper_disable_plane,
+	.destroy = drm_plane_cleanup,
+	DRM_GEM_SHADOW_PLANE_FUNCS,
+};
+
+/*
+ * Called before the helpers' checks. Rendering happens in the CRTC's
+ * flush and reads both planes' framebuffers, which are mapped only while
+ * their plane is in the commit: so a cursor change pulls in the primary
+ * plane (marked as bringing no damage of its own), and any plane change
+ * pulls in the CRTC.
+ */
+int dlkms_planes_atomic_check(struct dlkms_device *dl, struct dlkms_atomic_state *state)
+{
+	struct drm_plane_state *cursor = drm_atomic_get_new_plane_state(state, &dl->cursor_plane);
+	struct drm_plane_state *primary = drm_atomic_get_new_plane_state(state, &dl->primary);
+	struct drm_crtc_state *crtc_state;
+
+	if (!cursor && !primary)
+		return 0;
+	crtc_state = drm_atomic_get_crtc_state(state, &dl->crtc);
+	if (IS_ERR(crtc_state))
+		return PTR_ERR(crtc_state);
+	if (cursor && !primary) {
+		primary = drm_atomic_get_plane_state(state, &dl->primary);
+		if (IS_ERR(primary))
+			return PTR_ERR(primary);
+		to_dlkms_crtc_state(crtc_state)->primary_unchanged = true;
+	}
+	return 0;
+}
+
+int dlkms_planes_init(struct dlkms_device *dl)
+{
+	struct drm_device *drm = &dl->drm;
+	int ret;
+
+	ret = drm_universal_plane_init(drm, &dl->primary, 0, &dlkms_plane_funcs,
+				       dlkms_primary_formats,
+				       ARRAY_SIZE(dlkms_primary_formats),
+				       dlkms_plane_modifiers,
+				       DRM_PLANE_TYPE_PRIMARY, NULL);
+	if (ret)
+		return ret;
+	drm_plane_helper_add(&dl->primary, &dlkms_primary_plane_helper_funcs);
+	drm_plane_enable_fb_damage_clips(&dl->primary);
+
+	ret = drm_universal_plane_init(drm, &dl->cursor_plane, 0, &dlkms_plane_funcs,
+				       dlkms_cursor_formats,
+				       ARRAY_SIZE(dlkms_cursor_formats),
+				       dlkms_plane_modifiers,
+				       DRM_PLANE_TYPE_CURSOR, NULL);
+	if (ret)
+		return ret;
+	drm_plane_helper_add(&dl->cursor_plane, &dlkms_cursor_plane_helper_funcs);
+	drm->mode_config.cursor_width = DLKMS_CURSOR_SIZE;
+	drm->mode_config.cursor_height = DLKMS_CURSOR_SIZE;
+	return 0;
+}

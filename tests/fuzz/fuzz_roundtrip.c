@@ -1,0 +1,1195 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Fuzz target for the driver's bulk encoder (src/dlkms_proto.c) against the
+ * emulator's independently written decoder (tests/emu/dl_decode.c).
+ *
+ * Round-trip mode: the input chooses a plane, a device address, a span
+ * length and row count, a URB size (down to DL_RLX_MIN_BYTES) and how the
+ * byte stream is cut into decoder feeds; the rest is pixel data. The pixels
+ * are encoded with the real encoder in exactly the loop the driver runs
+ * (dlkms_tx_span(): URBs filled back to back across rows and planes, a new
+ * URB at addr + bpp * done whenever one fills) and decoded; then device
+ * memory must hold exactly the pixels at exactly their addresses, nothing
+ * else may have been written, the decoder must have seen only well-formed
+ * RLX commands, and the encoder must have stayed inside its buffer (guard
+ * bytes and an untouched tail).
+ *
+ * Modeset mode: timings, bases and a blank mode from the input go through
+ * dl_enc_modeset() and dl_enc_blank(); the decoder must recover the same
+ * mode, apply nothing before the final register unlock, and see exactly the
+ * register writes and the one "kick" copy each batch is made of.
+ *
+ * Garbage mode: the payload goes straight into the decoder, once whole and
+ * once in the chosen chunking. It must not crash or touch memory out of
+ * bounds (ASan/UBSan), both decoders must end in the same state (a stream
+ * decoder cannot depend on where transfers end; dlemu cannot see URB
+ * boundaries), and a resynchronising run of no-ops must bring it back.
+ *
+ * Built with -DDLFUZZ_LIBFUZZER this is a libFuzzer target; without it the
+ * same file has a main() that replays files (the checked-in corpus) and a
+ * fixed-seed series of generated inputs, as a deterministic regression test.
+ *
+ * Input layout (missing header bytes read as 0):
+ *   0      flags: bit 0 garbage mode, bit 1 8-bit plane (RLX8),
+ *          bits 2-3 pixel source (raw, palette, run-length list, fixed
+ *          runs), bit 4 fill each URB's tail with 0xAF as udl does,
+ *          bit 5 modeset mode (layout: see modeset()), bit 6 24 bpp: each
+ *          row as XRGB8888, sent as an RLX16 span, then an RLX8 span in
+ *          the 8-bit plane after the rows, as src/dlkms_render.c does
+ *   1-3    device start address, big-endian
+ *   4-5    span length - 1, little-endian, modulo MAX_SPAN
+ *   6      bits 0-1 rows - 1; bits 2-7 high bits of the run length
+ *   7      gap in bytes between consecutive rows' spans
+ *   8-9    URB size selector, little-endian (see urb_size())
+ *   10     chunking: 0 per URB, 1 whole stream, 2 fixed size, 3 random sizes
+ *   11     chunk parameter (fixed size - 1, or random seed)
+ *   12     pixel source parameter (palette seed, run length low bits)
+ *   13-    pixel data (round trip) or decoder input (garbage)
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "dl_decode.h"
+#include "dlkms_proto.h"
+
+#define HDR_LEN		13
+#define MAX_SPAN	4096
+#define MAX_ROWS	4
+#define URB_MAX		65536		/* the driver's DLKMS_URB_SIZE */
+#define GUARD		64
+#define GUARD_BYTE	0xe7
+#define TAIL_BYTE	0xcc		/* a fresh URB's content before encoding */
+#define PAGE		4096u
+
+#define F_GARBAGE	0x01
+#define F_PLANE8	0x02
+#define F_SRC_SHIFT	2
+#define F_PAD		0x10
+#define F_MODESET	0x20
+#define F_BOTH		0x40
+
+enum { SRC_RAW, SRC_PALETTE, SRC_RLE, SRC_RUNS };
+enum { CH_URB, CH_WHOLE, CH_FIXED, CH_RANDOM };
+
+/* Deliberate faults that each must turn the run red (make selftest). */
+enum { SAB_NONE, SAB_PIXEL, SAB_STRAY, SAB_FAR, SAB_GUARD, SAB_TAIL,
+	SAB_MALFORMED, SAB_SPLIT, SAB_RESYNC, SAB_MODE, SAB_COLOUR };
+static const char *const sabotage_names[] = {
+	"none", "pixel", "stray", "far", "guard", "tail", "malformed", "split",
+	"resync", "mode", "colour", NULL
+};
+static int sabotage;
+
+/*
+ * The round-trip decoder's memory is our own mapping, kept read-only except
+ * for the pages the current input's spans cover: a decoder write anywhere
+ * else faults at once, and only those few pages need a byte-exact scan.
+ */
+static struct dld rt, gw, gs;
+static uint8_t *rt_mem;
+static struct sigaction old_segv;
+static bool ready;
+
+static const uint8_t *cur_in;
+static size_t cur_len;
+static const char *cur_label = "?";
+static bool verbose;
+
+static struct {
+	unsigned long inputs, roundtrips, garbage, modesets, pixels, urbs, bytes;
+} tally;
+
+static void dump_input(void)
+{
+#ifndef DLFUZZ_LIBFUZZER
+	/* libFuzzer saves the crashing input itself; the replay does it here */
+	FILE *f = fopen("fuzz-failure.bin", "wb");
+
+	if (f && cur_in) {
+		fwrite(cur_in, 1, cur_len, f);
+		fclose(f);
+		fprintf(stderr, "fuzz_roundtrip: failing input (%zu bytes) saved as "
+			"fuzz-failure.bin; replay with ./fuzz_replay fuzz-failure.bin\n",
+			cur_len);
+	}
+#endif
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2))) fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "fuzz_roundtrip: FAIL [%s]: ", cur_label);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	dump_input();
+	abort();
+}
+
+static void segv_handler(int sig, siginfo_t *si, void *ctx)
+{
+	uint8_t *a = si->si_addr;
+
+	if (rt_mem && a >= rt_mem && a < rt_mem + DLD_MEM_SIZE) {
+		/* a write to a protected page: outside every span of this input */
+		static const char hex[] = "0123456789abcdef";
+		char msg[] = "fuzz_roundtrip: FAIL: decoder wrote device memory outside "
+			     "the spans, at 0x......\n";
+		uint32_t off = a - rt_mem;
+		char *p = strchr(msg, '.');
+		int i;
+
+		for (i = 0; i < 6; i++)
+			p[i] = hex[(off >> (20 - 4 * i)) & 0xf];
+		if (write(2, msg, sizeof(msg) - 1) < 0)
+			_exit(3);
+		dump_input();
+		abort();
+	}
+	/* not ours: hand it to whoever was there (ASan, libFuzzer) */
+	if (old_segv.sa_flags & SA_SIGINFO)
+		old_segv.sa_sigaction(sig, si, ctx);
+	else if (old_segv.sa_handler != SIG_IGN && old_segv.sa_handler != SIG_DFL)
+		old_segv.sa_handler(sig);
+	else
+		signal(sig, SIG_DFL);	/* the fault repeats and kills us */
+}
+
+/* Garbage mode's memory: anonymous pages, so untouched ones cost nothing. */
+static uint8_t *map_zero(void)
+{
+	void *m = mmap(NULL, DLD_MEM_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (m == MAP_FAILED) {
+		perror("mmap");
+		exit(2);
+	}
+	return m;
+}
+
+static void setup(void)
+{
+	struct sigaction sa;
+	const char *s = getenv("DLFUZZ_SABOTAGE");
+	int i;
+
+	if (ready)
+		return;
+	if (s && *s) {
+		for (i = 0; sabotage_names[i] && strcmp(sabotage_names[i], s); i++)
+			;
+		if (!sabotage_names[i]) {
+			fprintf(stderr, "fuzz_roundtrip: unknown DLFUZZ_SABOTAGE=%s\n", s);
+			exit(2);
+		}
+		sabotage = i;
+		fprintf(stderr, "fuzz_roundtrip: sabotage '%s' armed: this run must fail\n", s);
+	}
+	if (dld_init(&rt) || dld_init(&gw) || dld_init(&gs)) {
+		fprintf(stderr, "fuzz_roundtrip: out of memory\n");
+		exit(2);
+	}
+	rt_mem = mmap(NULL, DLD_MEM_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (rt_mem == MAP_FAILED) {
+		perror("mmap");
+		exit(2);
+	}
+	memset(rt_mem, DLD_FILL, DLD_MEM_SIZE);
+	if (mprotect(rt_mem, DLD_MEM_SIZE, PROT_READ)) {
+		perror("mprotect");
+		exit(2);
+	}
+	free(rt.mem);
+	rt.mem = rt_mem;
+	free(gw.mem);
+	free(gs.mem);
+	gw.mem = map_zero();
+	gs.mem = map_zero();
+
+	/* installed last, so it sees faults before ASan's or libFuzzer's handler */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = segv_handler;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, &old_segv);
+	ready = true;
+}
+
+/*
+ * dld_reset() without refilling the 16 MiB: the round trip restores the
+ * bytes it dirtied itself, and garbage mode zeroes its pages with madvise.
+ */
+static void state_reset(struct dld *d)
+{
+	uint8_t *mem = d->mem;
+
+	memset(d, 0, sizeof(*d));
+	d->mem = mem;
+}
+
+static uint32_t xorshift(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+static uint32_t mix(uint32_t v)
+{
+	v = (v + 0x7f4a7c15) * 0x9e3779b1;
+	v ^= v >> 15;
+	v *= 0x85ebca6b;
+	return v ^ (v >> 13);
+}
+
+struct params {
+	unsigned int flags, bpp, src, npx, rows, gap, chunk, chunk_param, param;
+	unsigned int runlen;
+	uint32_t addr;
+	size_t urb;
+	const uint8_t *data;
+	size_t dlen;
+};
+
+/*
+ * Small sizes are the interesting ones (a command cut after a few pixels);
+ * the other half of the range reaches the driver's 64 KiB URB.
+ */
+static size_t urb_size(unsigned int v)
+{
+	size_t n;
+
+	if (v & 0x8000)
+		n = DL_RLX_MIN_BYTES + (size_t)(v & 0x7fff) * 2;
+	else
+		n = DL_RLX_MIN_BYTES + (v & 0x3ff);
+	return n > URB_MAX ? URB_MAX : n;
+}
+
+static void parse(const uint8_t *in, size_t len, struct params *p)
+{
+	uint8_t h[HDR_LEN] = { 0 };
+
+	memcpy(h, in, len < HDR_LEN ? len : HDR_LEN);
+	p->flags = h[0];
+	/* 24 bpp sends both planes; the 16-bit one comes first */
+	p->bpp = (h[0] & F_PLANE8) && !(h[0] & F_BOTH) ? 1 : 2;
+	p->src = (h[0] >> F_SRC_SHIFT) & 3;
+	p->addr = (uint32_t)h[1] << 16 | h[2] << 8 | h[3];
+	p->npx = 1 + (h[4] | h[5] << 8) % MAX_SPAN;
+	p->rows = 1 + (h[6] & 3);
+	p->runlen = 1 + h[12] + ((h[6] >> 2) << 8);
+	p->gap = h[7];
+	p->urb = urb_size(h[8] | h[9] << 8);
+	p->chunk = h[10] & 3;
+	p->chunk_param = h[11];
+	p->param = h[12];
+	p->data = len > HDR_LEN ? in + HDR_LEN : NULL;
+	p->dlen = len > HDR_LEN ? len - HDR_LEN : 0;
+}
+
+/* Pixel source: turns the payload into as many pixels as the spans need. */
+struct gen {
+	const struct params *p;
+	size_t pos;
+	uint32_t mask, pal[4], val, run;
+	unsigned int left;
+};
+
+static uint32_t take_byte(struct gen *g)
+{
+	if (!g->p->dlen)
+		return 0;
+	return g->p->data[g->pos++ % g->p->dlen];
+}
+
+static uint32_t take_px(struct gen *g)
+{
+	uint32_t v = take_byte(g);
+
+	if (g->p->bpp == 2)
+		v |= take_byte(g) << 8;
+	if (g->p->flags & F_BOTH)
+		v |= take_byte(g) << 16;	/* XRGB8888 */
+	return v;
+}
+
+static uint32_t gen_next(struct gen *g)
+{
+	switch (g->p->src) {
+	case SRC_RAW:
+		return take_px(g);
+	case SRC_PALETTE:
+		return g->pal[take_byte(g) & 3];
+	case SRC_RLE:
+		/* (count - 1, pixel) pairs: two equal ones make runs over 256 */
+		if (!g->left) {
+			g->left = 1 + take_byte(g);
+			g->val = take_px(g);
+		}
+		g->left--;
+		return g->val;
+	default:
+		/* runs of exactly runlen pixels, each differing from the last */
+		if (!g->left) {
+			uint32_t v = (mix(g->run++ ^ (g->p->param << 24)) ^ take_px(g)) & g->mask;
+
+			g->val = v == g->val ? v ^ 1 : v;
+			g->left = g->p->runlen;
+		}
+		g->left--;
+		return g->val;
+	}
+}
+
+static void __attribute__((format(printf, 2, 3)))
+check(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[512];
+
+	if (ok)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fail("%s", msg);
+}
+
+/* The byte stream as the device would see it, with the URB boundaries. */
+struct stream {
+	uint8_t *b;
+	size_t len, cap;
+	size_t *ends;
+	size_t nends, capends;
+	size_t pads;		/* 0xAF tail bytes appended */
+	bool ends_in_pad;
+};
+
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n);
+	if (!p) {
+		fprintf(stderr, "fuzz_roundtrip: out of memory\n");
+		exit(2);
+	}
+	return p;
+}
+
+static void stream_append(struct stream *s, const uint8_t *b, size_t n, int fill)
+{
+	if (s->len + n > s->cap) {
+		s->cap = (s->len + n) * 2;
+		s->b = xrealloc(s->b, s->cap);
+	}
+	if (fill >= 0)
+		memset(s->b + s->len, fill, n);
+	else
+		memcpy(s->b + s->len, b, n);
+	s->len += n;
+}
+
+/* dlkms_urb_submit(): the URB's first @pos bytes go on the wire. */
+static void submit(struct stream *s, const struct params *p, const uint8_t *buf, size_t pos)
+{
+	stream_append(s, buf, pos, -1);
+	s->ends_in_pad = false;
+	if ((p->flags & F_PAD) && pos < p->urb) {
+		/* udl sends full URBs with the tail filled with 0xAF no-ops */
+		stream_append(s, NULL, p->urb - pos, 0xaf);
+		s->pads += p->urb - pos;
+		s->ends_in_pad = true;
+	}
+	if (s->nends == s->capends) {
+		s->capends = s->capends ? 2 * s->capends : 64;
+		s->ends = xrealloc(s->ends, s->capends * sizeof(*s->ends));
+	}
+	s->ends[s->nends++] = s->len;
+	tally.urbs++;
+}
+
+/* Feed @b to @d cut as the input asks; @ends are URB boundaries, if known. */
+static void feed(struct dld *d, const uint8_t *b, size_t n, unsigned int mode,
+		 unsigned int param, const size_t *ends, size_t nends)
+{
+	uint32_t seed = 0x2545f491u ^ (param * 0x01000193u);
+	size_t off = 0, c, i;
+
+	if (mode == CH_URB && !ends)
+		mode = CH_RANDOM;
+	if (mode == CH_URB) {
+		for (i = 0; i < nends; off = ends[i++])
+			dld_feed(d, b + off, ends[i] - off);
+		return;
+	}
+	if (mode == CH_WHOLE) {
+		dld_feed(d, b, n);
+		return;
+	}
+	for (; off < n; off += c) {
+		if (mode == CH_FIXED) {
+			c = 1 + param;
+		} else {
+			uint32_t r = xorshift(&seed);
+
+			/* mostly tiny pieces (commands split everywhere), some big */
+			c = 1 + (r >> 8) % ((r & 3) ? 9 : 3000);
+		}
+		if (c > n - off)
+			c = n - off;
+		dld_feed(d, b + off, c);
+	}
+}
+
+/* Set the page protection of the device bytes [a, a + n), wrapping at 16 MiB. */
+static void protect(uint32_t a, size_t n, int prot)
+{
+	uint32_t lo, hi;
+
+	a &= DLD_MEM_MASK;
+	if (a + n > DLD_MEM_SIZE) {
+		protect(0, a + n - DLD_MEM_SIZE, prot);
+		n = DLD_MEM_SIZE - a;
+	}
+	lo = a & ~(PAGE - 1);
+	hi = (a + n + PAGE - 1) & ~(PAGE - 1);
+	if (mprotect(rt_mem + lo, hi - lo, prot)) {
+		perror("mprotect");
+		exit(2);
+	}
+}
+
+/* First byte of the pages over [a, a + n) that is not the fill pattern. */
+static long first_dirty(uint32_t a, size_t n)
+{
+	uint32_t lo, hi, i;
+	long r;
+
+	a &= DLD_MEM_MASK;
+	if (a + n > DLD_MEM_SIZE) {
+		r = first_dirty(0, a + n - DLD_MEM_SIZE);
+		if (r >= 0)
+			return r;
+		n = DLD_MEM_SIZE - a;
+	}
+	lo = a & ~(PAGE - 1);
+	hi = (a + n + PAGE - 1) & ~(PAGE - 1);
+	for (i = lo; i < hi; i++)
+		if (rt_mem[i] != DLD_FILL)
+			return i;
+	return -1;
+}
+
+/* One plane's part of one row: what dlkms_tx_span() is called with. */
+struct span {
+	unsigned int bpp;
+	uint32_t addr;
+	uint8_t *px;		/* exactly npx pixels, for ASan */
+	uint8_t *expect;	/* the bytes device memory must hold */
+};
+
+static void roundtrip(const struct params *p)
+{
+	const unsigned int npx = p->npx, both = !!(p->flags & F_BOTH);
+	const unsigned int nspans = p->rows * (1 + both);
+	const uint32_t stride = npx * p->bpp + p->gap;
+	/* 24 bpp: the 8-bit plane follows the 16-bit rows, as base8 does */
+	const uint32_t base8 = p->addr + p->rows * stride;
+	struct span sp[2 * MAX_ROWS];
+	struct stream s = { 0 };
+	struct gen g = { .p = p, .mask = both ? 0xffffff : p->bpp == 2 ? 0xffff : 0xff };
+	unsigned long cmds[3] = { 0 };
+	unsigned int j, r, i, sent, done;
+	uint8_t *buf;
+	size_t pos = 0, room, n, k, len;
+	bool have = false;
+	long dirty;
+
+	for (i = 0; i < 4; i++)
+		g.pal[i] = mix(p->param * 4 + i) & g.mask;
+	for (r = 0, j = 0; r < p->rows; r++) {
+		sp[j].bpp = p->bpp;
+		sp[j++].addr = p->addr + r * stride;
+		if (both) {
+			sp[j].bpp = 1;
+			sp[j++].addr = base8 + r * (npx + p->gap);
+		}
+	}
+	for (j = 0; j < nspans; j++) {
+		sp[j].px = malloc((size_t)npx * sp[j].bpp);
+		sp[j].expect = malloc((size_t)npx * sp[j].bpp);
+		if (!sp[j].px || !sp[j].expect)
+			exit(2);
+	}
+	for (j = 0; j < nspans; j += 1 + both) {
+		for (i = 0; i < npx; i++) {
+			uint32_t v = gen_next(&g);
+			struct span *t = &sp[j];
+
+			if (both) {
+				/* the driver's conversion of one XRGB8888 pixel */
+				((uint8_t *)sp[j + 1].px)[i] = dl_xrgb_to_low8(v);
+				sp[j + 1].expect[i] = dl_xrgb_to_low8(v);
+				v = dl_xrgb_to_565(v);
+			}
+			if (t->bpp == 2) {
+				((uint16_t *)t->px)[i] = v;
+				t->expect[2 * i] = v >> 8;	/* big-endian in memory */
+				t->expect[2 * i + 1] = v;
+			} else {
+				t->px[i] = v;
+				t->expect[i] = v;
+			}
+		}
+	}
+	buf = malloc(p->urb + GUARD);
+	if (!buf)
+		exit(2);
+
+	/* dlkms_tx_span() for each span in turn, URBs filled back to back */
+	for (j = 0; j < nspans; j++) {
+		const struct span *t = &sp[j];
+
+		for (sent = 0; sent < npx; sent += done) {
+			if (!have) {
+				memset(buf, TAIL_BYTE, p->urb);
+				memset(buf + p->urb, GUARD_BYTE, GUARD);
+				pos = 0;
+				have = true;
+			}
+			room = p->urb - pos;
+			done = ~0u;
+			if (t->bpp == 2)
+				n = dl_enc_rlx16(buf + pos, room, t->addr + 2 * sent,
+						 (const uint16_t *)t->px + sent, npx - sent, &done);
+			else
+				n = dl_enc_rlx8(buf + pos, room, t->addr + sent, t->px + sent,
+						npx - sent, &done);
+			if (sabotage == SAB_GUARD)
+				buf[p->urb] ^= 0xff;
+			if (sabotage == SAB_TAIL && pos + n < p->urb)
+				buf[pos + n] ^= 0xff;
+			for (k = GUARD; k && buf[p->urb + k - 1] == GUARD_BYTE; k--)
+				;
+			check(!k, "encoder wrote %zu bytes past its %zu-byte buffer "
+			      "(span %u, pixel %u, %zu bytes of room)", k, p->urb, j, sent, room);
+			check(n <= room, "encoder returned %zu bytes for %zu of room", n, room);
+			for (k = pos + n; k < p->urb && buf[k] == TAIL_BYTE; k++)
+				;
+			check(k == p->urb, "encoder wrote byte %zu of the buffer but returned "
+			      "only %zu (span %u, pixel %u)", k, pos + n, j, sent);
+			check(done >= 1 && done <= npx - sent,
+			      "encoder consumed %u of %u pixels in %zu bytes of room",
+			      done, npx - sent, room);
+			/* DL_RLX_MIN_BYTES is the room that always allows progress */
+			check(done == npx - sent || room - n < DL_RLX_MIN_BYTES,
+			      "encoder stopped after %u of %u pixels with %zu of %zu "
+			      "bytes left", done, npx - sent, room - n, room);
+			/* commands end only at 256-pixel marks or where room ran out */
+			cmds[t->bpp] += (done + DL_MAX_CMD_PIXELS - 1) / DL_MAX_CMD_PIXELS;
+			pos += n;
+			if (sent + done < npx || p->urb - pos < DL_RLX_MIN_BYTES) {
+				/* full: send it and continue in the next one */
+				if (pos)
+					submit(&s, p, buf, pos);
+				have = false;
+			}
+		}
+	}
+	if (have)
+		submit(&s, p, buf, pos);
+
+	/* decode into memory that is writable only around the spans */
+	for (j = 0; j < nspans; j++)
+		protect(sp[j].addr, (size_t)npx * sp[j].bpp, PROT_READ | PROT_WRITE);
+	state_reset(&rt);
+	if (sabotage == SAB_MALFORMED)
+		dld_feed(&rt, (const uint8_t *)"\x00", 1);
+	feed(&rt, s.b, s.len, p->chunk, p->chunk_param, s.ends, s.nends);
+
+	check(rt.st.malformed == 0, "decoder counted %llu malformed commands",
+	      (unsigned long long)rt.st.malformed);
+	check(rt.st.bytes == s.len + (sabotage == SAB_MALFORMED),
+	      "decoder saw %llu bytes of %zu", (unsigned long long)rt.st.bytes, s.len);
+	check(rt.st.cmd_6b == cmds[2] && rt.st.cmd_63 == cmds[1],
+	      "decoder applied %llu RLX16 and %llu RLX8 commands, the encoder made "
+	      "%lu and %lu", (unsigned long long)rt.st.cmd_6b,
+	      (unsigned long long)rt.st.cmd_63, cmds[2], cmds[1]);
+	check(!rt.st.cmd_reg && !rt.st.cmd_60 && !rt.st.cmd_61 && !rt.st.cmd_62 &&
+	      !rt.st.cmd_68 && !rt.st.cmd_69 && !rt.st.cmd_6a && !rt.st.cmd_a0,
+	      "decoder saw commands other than RLX");
+	/* a final pad byte has no successor yet, so it is still pending */
+	check(rt.st.pad_af == s.pads - s.ends_in_pad && rt.ncarry == s.ends_in_pad &&
+	      (!rt.ncarry || rt.carry[0] == 0xaf),
+	      "decoder: %llu pad bytes of %zu, %zu bytes left incomplete",
+	      (unsigned long long)rt.st.pad_af, s.pads, rt.ncarry);
+
+	if (sabotage == SAB_PIXEL)
+		sp[0].expect[0] ^= 1;
+	if (sabotage == SAB_STRAY) {
+		/* inside a writable page, so only the byte scan can see it */
+		uint32_t a = (sp[0].addr + npx * sp[0].bpp) & DLD_MEM_MASK;
+
+		if (((a - 1) & ~(PAGE - 1)) == (a & ~(PAGE - 1)))
+			rt_mem[a] ^= 0xff;
+		else
+			rt_mem[(sp[0].addr - 1) & DLD_MEM_MASK] ^= 0xff;
+	}
+	if (sabotage == SAB_FAR)	/* a protected page: must fault */
+		rt_mem[(p->addr + DLD_MEM_SIZE / 2) & DLD_MEM_MASK] ^= 0xff;
+	for (j = 0; j < nspans; j++) {
+		len = (size_t)npx * sp[j].bpp;
+		for (k = 0; k < len; k++) {
+			uint8_t got = rt_mem[(sp[j].addr + k) & DLD_MEM_MASK];
+			uint8_t want = sp[j].expect[k];
+
+			if (got == want)
+				continue;
+			check(false, "span %u (RLX%u) pixel %zu (device address 0x%06x) "
+			      "holds 0x%02x, expected 0x%02x (%u px, %u rows, urb %zu, "
+			      "%zu bytes in %zu URBs)", j, sp[j].bpp * 8, k / sp[j].bpp,
+			      (sp[j].addr + (uint32_t)k) & DLD_MEM_MASK, got, want, npx,
+			      p->rows, p->urb, s.len, s.nends);
+		}
+	}
+	/* put the fill back over the spans: then any other byte is a stray */
+	for (j = 0; j < nspans; j++)
+		for (k = 0; k < (size_t)npx * sp[j].bpp; k++)
+			rt_mem[(sp[j].addr + k) & DLD_MEM_MASK] = DLD_FILL;
+	for (j = 0; j < nspans; j++) {
+		dirty = first_dirty(sp[j].addr, (size_t)npx * sp[j].bpp);
+		check(dirty < 0, "decoder wrote 0x%06lx, outside the spans", dirty);
+	}
+	for (j = 0; j < nspans; j++)
+		protect(sp[j].addr, (size_t)npx * sp[j].bpp, PROT_READ);
+
+	if (verbose)
+		printf("%s: %s %u px x %u rows at 0x%06x, URB %zu: %zu URBs, %zu bytes, "
+		       "%lu+%lu commands, %zu pad bytes, chunking %u\n", cur_label,
+		       both ? "24bpp RLX16+RLX8" : p->bpp == 2 ? "RLX16" : "RLX8",
+		       npx, p->rows, p->addr, p->urb, s.nends, s.len, cmds[2], cmds[1],
+		       s.pads, p->chunk);
+	tally.roundtrips++;
+	tally.pixels += (unsigned long)npx * p->rows;
+	tally.bytes += s.len;
+	for (j = 0; j < nspans; j++) {
+		free(sp[j].px);
+		free(sp[j].expect);
+	}
+	free(buf);
+	free(s.b);
+	free(s.ends);
+}
+
+static unsigned int reg16(const struct dld *d, unsigned int r)
+{
+	return d->regs[r] << 8 | d->regs[r + 1];
+}
+
+static uint32_t be24(const uint8_t *b)
+{
+	return (uint32_t)b[0] << 16 | b[1] << 8 | b[2];
+}
+
+/*
+ * Modeset mode, after the flags byte: hdisplay - 1 (2, LE, mod 4096),
+ * front porch (2, LE, 9 bits), sync width - 1, back porch, the same four
+ * vertically, clock in kHz (3, BE), base16 (3, BE), base8 (3, BE), bit 0
+ * 24 bpp, blank mode, chunking, chunk parameter. Porches and widths stay
+ * small enough that every LFSR count is below the register's period.
+ */
+static void modeset(const uint8_t *in, size_t len)
+{
+	uint8_t h[32] = { 0 }, buf[DL_MODESET_MAX_BYTES + GUARD];
+	struct dl_timings t;
+	struct dld_mode m;
+	uint32_t base16, base8, xds, yds;
+	unsigned int i, blank, chunk, cparam;
+	uint8_t regs[256];
+	bool bpp24;
+	size_t n, k;
+	long dirty;
+
+	memcpy(h, in, len < sizeof(h) ? len : sizeof(h));
+	t.hdisplay = 1 + (h[1] | h[2] << 8) % 4096;
+	t.hsync_start = t.hdisplay + (h[3] | (h[4] & 1) << 8);
+	t.hsync_end = t.hsync_start + 1 + h[5];
+	t.htotal = t.hsync_end + h[6];
+	t.vdisplay = 1 + (h[7] | h[8] << 8) % 4096;
+	t.vsync_start = t.vdisplay + (h[9] | (h[10] & 1) << 8);
+	t.vsync_end = t.vsync_start + 1 + h[11];
+	t.vtotal = t.vsync_end + h[12];
+	/* what mode_valid lets through: the register counts 5 kHz in 16 bits */
+	t.clock_khz = be24(h + 13) % (5 * 0xffff + 1);
+	base16 = be24(h + 16);
+	base8 = be24(h + 19);
+	bpp24 = h[22] & 1;
+	blank = h[23];
+	chunk = h[24] & 3;
+	cparam = h[25];
+
+	memset(buf, GUARD_BYTE, sizeof(buf));
+	n = dl_enc_modeset(buf, &t, bpp24, base16, base8);
+	for (k = DL_MODESET_MAX_BYTES; k < sizeof(buf); k++)
+		check(buf[k] == GUARD_BYTE, "dl_enc_modeset wrote past DL_MODESET_MAX_BYTES");
+	check(n >= 13 && n <= DL_MODESET_MAX_BYTES, "dl_enc_modeset made %zu bytes", n);
+	/* register batches take effect only with a drawing command after them */
+	check(!memcmp(buf + n - 13, "\xaf\x20\xff\xff\xaf\x6a", 6),
+	      "modeset does not end with the unlock and a kick");
+
+	state_reset(&rt);
+	protect(0, 2, PROT_READ | PROT_WRITE);	/* the kick copies pixel 0 onto itself */
+	feed(&rt, buf, n - 13, chunk, cparam, NULL, 0);
+	for (i = 0; i < 256 && !rt.regs[i]; i++)
+		;
+	check(i == 256 && rt.hold, "register 0x%02x applied before the unlock", i);
+	feed(&rt, buf + n - 13, 13, chunk, cparam, NULL, 0);
+	check(rt.st.malformed == 0 && rt.st.mode_sets == 1 && rt.st.cmd_6a == 1 &&
+	      rt.st.cmd_reg * 4 + 9 == n && !rt.hold && !rt.ncarry,
+	      "modeset stream: %llu malformed, %llu unlocks, %llu registers in %zu bytes",
+	      (unsigned long long)rt.st.malformed, (unsigned long long)rt.st.mode_sets,
+	      (unsigned long long)rt.st.cmd_reg, n);
+	if (sabotage == SAB_MODE)
+		t.htotal++;
+
+	dld_get_mode(&rt, &m);
+	check(m.valid && m.hdisplay == t.hdisplay && m.vdisplay == t.vdisplay &&
+	      m.htotal == t.htotal && m.hsync_start == t.hsync_start &&
+	      m.hsync_end == t.hsync_end && m.vtotal == t.vtotal &&
+	      m.vsync_start == t.vsync_start && m.vsync_end == t.vsync_end,
+	      "mode %u/%u/%u/%u x %u/%u/%u/%u decoded as %u/%u/%u/%u x %u/%u/%u/%u",
+	      t.hdisplay, t.hsync_start, t.hsync_end, t.htotal, t.vdisplay,
+	      t.vsync_start, t.vsync_end, t.vtotal, m.hdisplay, m.hsync_start,
+	      m.hsync_end, m.htotal, m.vdisplay, m.vsync_start, m.vsync_end, m.vtotal);
+	check(m.clock_khz == t.clock_khz - t.clock_khz % 5, "clock %u kHz decoded as %u",
+	      t.clock_khz, m.clock_khz);
+	check(m.bpp == (bpp24 ? 24u : 16u) && m.blank == DL_BLANK_ON &&
+	      m.base16 == (base16 & 0xffffff) && m.base8 == (base8 & 0xffffff),
+	      "bpp %u blank %u base16 0x%x base8 0x%x", m.bpp, m.blank, m.base16, m.base8);
+	/* the display window the start/end counters open is hdisplay wide */
+	xds = dld_lfsr_steps(reg16(&rt, DL_REG_XDISPLAYSTART));
+	yds = dld_lfsr_steps(reg16(&rt, DL_REG_YDISPLAYSTART));
+	check(dld_lfsr_steps(reg16(&rt, DL_REG_XDISPLAYEND)) == (int)(xds + t.hdisplay) &&
+	      dld_lfsr_steps(reg16(&rt, DL_REG_YDISPLAYEND)) == (int)(yds + t.vdisplay),
+	      "display window differs from %ux%u", t.hdisplay, t.vdisplay);
+
+	/* blanking changes register 0x1F and nothing else */
+	memcpy(regs, rt.regs, sizeof(regs));
+	memset(buf, GUARD_BYTE, sizeof(buf));
+	n = dl_enc_blank(buf, blank);
+	for (k = DL_MODESET_MAX_BYTES; k < sizeof(buf); k++)
+		check(buf[k] == GUARD_BYTE, "dl_enc_blank wrote past DL_MODESET_MAX_BYTES");
+	feed(&rt, buf, n, chunk, cparam, NULL, 0);
+	regs[DL_REG_BLANKMODE] = blank;
+	check(!memcmp(regs, rt.regs, sizeof(regs)) && rt.st.mode_sets == 2 &&
+	      rt.st.cmd_6a == 2 && rt.st.malformed == 0 && !rt.hold && !rt.ncarry,
+	      "blank 0x%02x: register file or stream differs", blank);
+	dirty = first_dirty(0, 2);
+	check(dirty < 0, "modeset wrote device memory at 0x%06lx", dirty);
+	protect(0, 2, PROT_READ);
+	if (verbose)
+		printf("%s: modeset %ux%u htotal %u vtotal %u %u kHz %s base 0x%06x/0x%06x, "
+		       "blank 0x%02x\n", cur_label, t.hdisplay, t.vdisplay, t.htotal, t.vtotal,
+		       t.clock_khz, bpp24 ? "24bpp" : "16bpp", base16, base8, blank);
+	tally.modesets++;
+}
+
+static uint16_t mem16(const struct dld *d, uint32_t a)
+{
+	return d->mem[a & DLD_MEM_MASK] << 8 | d->mem[(a + 1) & DLD_MEM_MASK];
+}
+
+#define SAME(f) check(gw.f == gs.f, "whole and chunked decoders differ in " #f)
+
+static void garbage(const struct params *p)
+{
+	static const uint8_t nops[] = { 0xaf, 0xa0 };
+	static unsigned char in_w[DLD_MEM_SIZE / PAGE], in_s[DLD_MEM_SIZE / PAGE];
+	uint32_t a = p->addr & ~1u;
+	uint8_t good[8] = { 0xaf, 0x68, a >> 16, a >> 8, a, 0x01 };
+	uint16_t v;
+	size_t len = p->dlen;
+	unsigned int i;
+
+	/*
+	 * Back to all-zero memory, so that only the pages this input touches
+	 * become resident; those are the only ones that can differ.
+	 */
+	state_reset(&gw);
+	state_reset(&gs);
+	if (madvise(gw.mem, DLD_MEM_SIZE, MADV_DONTNEED) ||
+	    madvise(gs.mem, DLD_MEM_SIZE, MADV_DONTNEED)) {
+		perror("madvise");
+		exit(2);
+	}
+	if (len)
+		dld_feed(&gw, p->data, len);
+	if (sabotage == SAB_SPLIT && len)
+		len--;
+	feed(&gs, p->data, len, p->chunk, p->chunk_param, NULL, 0);
+
+	check(gw.ncarry < DLD_MAX_CMD && gs.ncarry < DLD_MAX_CMD, "carry overflow");
+	check(gw.st.bytes == p->dlen, "decoder counted %llu bytes of %zu",
+	      (unsigned long long)gw.st.bytes, p->dlen);
+	SAME(st.bytes);
+	SAME(st.cmd_reg); SAME(st.cmd_60); SAME(st.cmd_61); SAME(st.cmd_62);
+	SAME(st.cmd_63); SAME(st.cmd_68); SAME(st.cmd_69); SAME(st.cmd_6a);
+	SAME(st.cmd_6b); SAME(st.cmd_a0); SAME(st.pad_af); SAME(st.malformed);
+	SAME(st.mode_sets); SAME(hold); SAME(resync); SAME(ncarry);
+	check(!memcmp(gw.regs, gs.regs, sizeof(gw.regs)) &&
+	      !memcmp(gw.held, gs.held, sizeof(gw.held)) &&
+	      !memcmp(gw.held_mask, gs.held_mask, sizeof(gw.held_mask)) &&
+	      !memcmp(gw.written, gs.written, sizeof(gw.written)),
+	      "whole and chunked decoders differ in the register file");
+	check(!memcmp(gw.carry, gs.carry, gw.ncarry),
+	      "whole and chunked decoders carry different bytes");
+	/* both started all zero, so they must still agree */
+	if (mincore(gw.mem, DLD_MEM_SIZE, in_w) || mincore(gs.mem, DLD_MEM_SIZE, in_s)) {
+		perror("mincore");
+		exit(2);
+	}
+	for (i = 0; i < DLD_MEM_SIZE / PAGE; i++)
+		check(!((in_w[i] | in_s[i]) & 1) ||
+		      !memcmp(gw.mem + i * PAGE, gs.mem + i * PAGE, PAGE),
+		      "whole and chunked decoders wrote different device memory "
+		      "in 0x%06x-0x%06x", i * PAGE, (i + 1) * PAGE - 1);
+
+	if (verbose)
+		printf("%s: garbage %zu bytes: %llu malformed, %llu commands, %zu pending\n",
+		       cur_label, p->dlen, (unsigned long long)gw.st.malformed,
+		       (unsigned long long)(gw.st.cmd_reg + gw.st.cmd_60 + gw.st.cmd_61 +
+					    gw.st.cmd_62 + gw.st.cmd_63 + gw.st.cmd_68 +
+					    gw.st.cmd_69 + gw.st.cmd_6a + gw.st.cmd_6b +
+					    gw.st.cmd_a0), gw.ncarry);
+
+	/*
+	 * No pending command is longer than DLD_MAX_CMD, so that many bytes of
+	 * no-ops must bring the parser back to command boundaries; a write
+	 * after them must land. Its value differs from what is there, so
+	 * stale memory cannot pass for it.
+	 */
+	v = mem16(&gw, a) ^ 0xa5c3;
+	good[6] = v >> 8;
+	good[7] = v;
+	if (sabotage == SAB_RESYNC)
+		good[1] = 0x55;
+	for (i = 0; i < DLD_MAX_CMD / 2 + 50; i++) {
+		dld_feed(&gw, nops, 2);
+		dld_feed(&gs, nops, 1);
+		dld_feed(&gs, nops + 1, 1);
+	}
+	dld_feed(&gw, good, sizeof(good));
+	feed(&gs, good, sizeof(good), CH_FIXED, 0, NULL, 0);
+	check(mem16(&gw, a) == v && mem16(&gs, a) == v,
+	      "decoder did not resynchronise after garbage: 0x%06x holds %04x/%04x, "
+	      "expected %04x", a, mem16(&gw, a), mem16(&gs, a), v);
+	tally.garbage++;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct params p;
+
+	setup();
+	cur_in = data;
+	cur_len = size;
+	parse(data, size, &p);
+	tally.inputs++;
+	if (p.flags & F_GARBAGE)
+		garbage(&p);
+	else if (p.flags & F_MODESET)
+		modeset(data, size);
+	else
+		roundtrip(&p);
+	return 0;
+}
+
+#ifndef DLFUZZ_LIBFUZZER
+/*
+ * Deterministic replay: files and directories named on the command line,
+ * then -n generated inputs from seed -s. The generator writes the same
+ * input format, biased towards the edges (256/257 pixels, URBs just over
+ * DL_RLX_MIN_BYTES, addresses near the 16 MiB wrap, long runs).
+ */
+static void run_buf(const uint8_t *b, size_t n, const char *label)
+{
+	cur_label = label;
+	LLVMFuzzerTestOneInput(b, n);
+}
+
+static void run_file(const char *path)
+{
+	static uint8_t b[1 << 20];
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	if (!f) {
+		fprintf(stderr, "fuzz_replay: %s: %s\n", path, strerror(errno));
+		exit(2);
+	}
+	n = fread(b, 1, sizeof(b), f);
+	fclose(f);
+	run_buf(b, n, path);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static unsigned int run_path(const char *path)
+{
+	DIR *dir = opendir(path);
+	struct dirent *de;
+	char **names = NULL, full[4096];
+	size_t n = 0, i;
+
+	if (!dir) {
+		run_file(path);
+		return 1;
+	}
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		names = xrealloc(names, (n + 1) * sizeof(*names));
+		names[n] = strdup(de->d_name);
+		if (!names[n++])
+			exit(2);
+	}
+	closedir(dir);
+	qsort(names, n, sizeof(*names), cmp_names);
+	for (i = 0; i < n; i++) {
+		snprintf(full, sizeof(full), "%s/%s", path, names[i]);
+		run_file(full);
+		free(names[i]);
+	}
+	free(names);
+	return n;
+}
+
+/* One scanline the way dlkms_send_rect() sends it, in 64 KiB URBs. */
+static void send_line(struct dld *d, uint8_t *urb, uint32_t addr, const void *px,
+		      unsigned int npx, unsigned int bpp)
+{
+	unsigned int sent, done;
+	size_t n;
+
+	for (sent = 0; sent < npx; sent += done) {
+		if (bpp == 2)
+			n = dl_enc_rlx16(urb, URB_MAX, addr + 2 * sent,
+					 (const uint16_t *)px + sent, npx - sent, &done);
+		else
+			n = dl_enc_rlx8(urb, URB_MAX, addr + sent,
+					(const uint8_t *)px + sent, npx - sent, &done);
+		check(done > 0, "no progress in a 64 KiB URB");
+		dld_feed(d, urb, n);
+	}
+}
+
+/*
+ * Every one of the 2^24 colours through dl_xrgb_to_565()/dl_xrgb_to_low8(),
+ * the encoder, the decoder and the emulator's renderer (written from
+ * protocol.md): 24 bpp must give each colour back exactly and 16 bpp its
+ * truncation to RGB565. The X byte varies and must not matter.
+ */
+static void colour_exhaustive(void)
+{
+	enum { W = 4096, H = 1024 };
+	static const struct dl_timings t = {
+		W, W + 8, W + 16, W + 24, H, H + 1, H + 2, H + 3, 100000
+	};
+	static uint16_t l16[W];
+	static uint8_t l8[W];
+	uint8_t ms[DL_MODESET_MAX_BYTES], *urb = malloc(URB_MAX);
+	uint32_t *out = malloc((size_t)W * H * 4), c, want;
+	unsigned long bad = 0, first = 0;
+	unsigned int batch, x, y, i, depth;
+	struct dld_mode m;
+	struct dld d;
+
+	if (!urb || !out || dld_init(&d))
+		exit(2);
+	for (batch = 0; batch < 4; batch++) {
+		/* 16-bit plane at 0 (8 MiB), 8-bit plane after it (4 MiB) */
+		dld_feed(&d, ms, dl_enc_modeset(ms, &t, true, 0, 2 * W * H));
+		for (y = 0; y < H; y++) {
+			for (x = 0; x < W; x++) {
+				c = batch << 22 | y << 12 | x;
+				c |= (x * 0x9e3779b1u) & 0xff000000;
+				l16[x] = dl_xrgb_to_565(c);
+				l8[x] = dl_xrgb_to_low8(c);
+			}
+			send_line(&d, urb, y * W * 2, l16, W, 2);
+			send_line(&d, urb, 2 * W * H + y * W, l8, W, 1);
+		}
+		for (depth = 24; depth >= 16; depth -= 8) {
+			if (depth == 16)
+				dld_feed(&d, ms, dl_enc_modeset(ms, &t, false, 0, 2 * W * H));
+			dld_get_mode(&d, &m);
+			check(m.valid && m.bpp == depth && m.hdisplay == W && m.vdisplay == H,
+			      "colour test mode: %ux%u %u bpp", m.hdisplay, m.vdisplay, m.bpp);
+			dld_render(&d, &m, out);
+			for (i = 0; i < W * H; i++) {
+				want = batch << 22 | i;
+				if (depth == 16)
+					want &= 0xf8fcf8;
+				if (sabotage == SAB_COLOUR && i == 12345)
+					want ^= 0x010000;
+				if (out[i] != want && !bad++)
+					first = want;
+			}
+		}
+		check(d.st.malformed == 0, "colour test: %llu malformed",
+		      (unsigned long long)d.st.malformed);
+	}
+	check(!bad, "%lu of 2^25 colour renderings wrong, first 0x%06lx", bad, first);
+	printf("fuzz_replay: all 16777216 colours round-trip exactly in 24 bpp and "
+	       "truncate to RGB565 in 16 bpp\n");
+	dld_fini(&d);
+	free(out);
+	free(urb);
+}
+
+static uint32_t rng;
+
+static uint32_t rnd(void)
+{
+	return xorshift(&rng);
+}
+
+static size_t gen_input(uint8_t *b, size_t cap)
+{
+	static const unsigned int edges[] = {
+		1, 2, 3, 127, 128, 255, 256, 257, 258, 511, 512, 513, 767, 768, 769
+	};
+	static const unsigned int urbs[] = { 0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12 };
+	unsigned int npx, u, flags, i, dlen;
+	uint32_t addr;
+
+	if (rnd() % 16 == 0) {
+		b[0] = F_MODESET;
+		for (i = 1; i < 32; i++)
+			b[i] = rnd();
+		return 32;
+	}
+	flags = rnd() & (F_PLANE8 | (3 << F_SRC_SHIFT) | F_PAD | F_BOTH);
+	if (rnd() % 16 == 0)
+		flags |= F_GARBAGE;
+	addr = rnd() & 0xffffff;
+	if (rnd() % 4 == 0)
+		addr = (0x1000000 - rnd() % 600) & 0xffffff;	/* wraps in the span */
+	else if (rnd() % 3 == 0)
+		addr &= ~1u;	/* what the driver sends */
+	npx = rnd() % 4 ? edges[rnd() % (sizeof(edges) / sizeof(*edges))] : 1 + rnd() % 1500;
+	switch (rnd() % 4) {
+	case 0:		/* tiny: a few pixels a URB */
+		u = urbs[rnd() % (sizeof(urbs) / sizeof(*urbs))];
+		break;
+	case 1:		/* about one long command */
+		u = 500 + rnd() % 540;
+		break;
+	case 2:		/* large, up to the driver's 64 KiB */
+		u = 0x8000 | rnd() % 0x8000;
+		break;
+	default:
+		u = rnd() & 0x3ff;
+		break;
+	}
+	b[0] = flags;
+	b[1] = addr >> 16;
+	b[2] = addr >> 8;
+	b[3] = addr;
+	b[4] = (npx - 1) & 0xff;
+	b[5] = (npx - 1) >> 8;
+	b[6] = rnd() % 4 | (rnd() % 8 == 0 ? (rnd() & 3) << 2 : 0);
+	b[7] = rnd() % 3 ? rnd() % 8 : rnd();
+	b[8] = u;
+	b[9] = u >> 8;
+	b[10] = rnd();
+	b[11] = rnd() % 2 ? rnd() % 4 : rnd();
+	b[12] = rnd() % 2 ? 253 + rnd() % 3 : rnd();
+	if (flags & F_GARBAGE) {
+		/* mostly command starts and small counts, to reach deep paths */
+		dlen = rnd() % 3000;
+		for (i = 0; i < dlen && HDR_LEN + i < cap; i++) {
+			uint32_t r = rnd();
+
+			b[HDR_LEN + i] = r % 5 == 0 ? 0xaf : r % 7 == 0 ? 0x6b :
+					 r % 11 == 0 ? 0x63 : r % 13 == 0 ? 0x20 :
+					 r % 3 == 0 ? (uint8_t)(r >> 8) % 4 : (uint8_t)(r >> 8);
+		}
+	} else {
+		/* runs of repeats between distinct pixels */
+		dlen = rnd() % 2 ? 2 * npx * (1 + (b[6] & 3)) : rnd() % 64;
+		for (i = 0; i < dlen && HDR_LEN + i < cap; i++)
+			b[HDR_LEN + i] = i >= 2 && rnd() % 3 == 0 ? b[HDR_LEN + i - 2] : rnd();
+	}
+	return HDR_LEN + (dlen < cap - HDR_LEN ? dlen : cap - HDR_LEN);
+}
+
+int main(int argc, char **argv)
+{
+	static uint8_t b[HDR_LEN + 16384];
+	unsigned long iters = 0, files = 0, i;
+	bool colours = false;
+	char label[64];
+	int opt;
+
+	rng = 20260101;
+	while ((opt = getopt(argc, argv, "cn:s:v")) != -1) {
+		switch (opt) {
+		case 'c':
+			colours = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'n':
+			iters = strtoul(optarg, NULL, 0);
+			break;
+		case 's':
+			rng = strtoul(optarg, NULL, 0);
+			break;
+		default:
+			fprintf(stderr, "usage: %s [-cv] [-n ITERATIONS] [-s SEED] [FILE|DIR]...\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	if (!rng)
+		rng = 1;
+	setup();
+	for (; optind < argc; optind++)
+		files += run_path(argv[optind]);
+	for (i = 0; i < iters; i++) {
+		snprintf(label, sizeof(label), "generated input %lu", i);
+		run_buf(b, gen_input(b, sizeof(b)), label);
+	}
+	if (colours) {
+		cur_label = "all colours";
+		cur_in = NULL;
+		colour_exhaustive();
+	}
+	printf("fuzz_replay: %lu files, %lu generated: %lu round trips (%lu pixels, "
+	       "%lu URBs, %lu bytes), %lu modesets, %lu garbage streams, 0 failures\n",
+	       files, iters, tally.roundtrips, tally.pixels, tally.urbs, tally.bytes,
+	       tally.modesets, tally.garbage);
+	return 0;
+}
+#endif
