@@ -100,6 +100,7 @@ static void dlkms_crtc_helper_atomic_enable(struct drm_crtc *crtc,
 	dl->vblank_period = ns_to_ktime(div_u64((u64)mode->crtc_htotal * mode->crtc_vtotal *
 						1000000ull, mode->crtc_clock));
 	drm_crtc_vblank_on(crtc);
+	dlkms_render_mode_set(dl, mode);
 
 	/* the 8-bit plane (24-bpp mode's low bits) follows the 16-bit one */
 	len = dl_enc_modeset(buf, &t, dl->bpp == 24, 0, 2 * t.hdisplay * t.vdisplay);

@@ -100,6 +100,16 @@ struct dlkms_device {
 	u32 *line32;			/* one composed scanline, XRGB8888 */
 	u16 *line16;			/* ... as the 16-bit plane gets it */
 	u8 *line8;			/* ... and the 24-bpp low bits */
+	/*
+	 * What the device's memory holds, as last sent: lines are compared
+	 * against it and only what changed goes out. NULL (no memory for
+	 * it) sends everything; !shadow_valid (after a modeset or a failed
+	 * transfer) sends the whole screen once to make it true again.
+	 */
+	u16 *shadow16;
+	u8 *shadow8;
+	size_t shadow_size;
+	bool shadow_valid;
 
 	struct dlkms_stats stats;
 };
@@ -156,6 +166,7 @@ int dlkms_planes_atomic_check(struct dlkms_device *dl, struct dlkms_atomic_state
 
 /* dlkms_render.c */
 int dlkms_render_init(struct dlkms_device *dl);
+void dlkms_render_mode_set(struct dlkms_device *dl, const struct drm_display_mode *mode);
 void dlkms_render_commit(struct dlkms_device *dl, struct dlkms_atomic_state *state);
 
 /* dlkms_modeset.c */

@@ -10,6 +10,7 @@
 
 #include <linux/dma-direction.h>
 #include <linux/ktime.h>
+#include <linux/mm.h>
 #include <linux/string.h>
 
 #include <drm/drm_atomic.h>
@@ -19,6 +20,7 @@
 #include <drm/drm_gem_atomic_helper.h>
 #include <drm/drm_gem_framebuffer_helper.h>
 #include <drm/drm_managed.h>
+#include <drm/drm_print.h>
 
 #include "dlkms_drv.h"
 #include "dlkms_proto.h"
@@ -43,10 +45,12 @@ static void dlkms_tx_flush(struct dlkms_tx *tx)
 {
 	if (!tx->urb)
 		return;
-	if (tx->pos)
-		dlkms_urb_submit(tx->dl, tx->urb, tx->pos);
-	else
+	if (tx->pos) {
+		if (dlkms_urb_submit(tx->dl, tx->urb, tx->pos))
+			tx->err = -EIO;
+	} else {
 		dlkms_urb_put(tx->dl, tx->urb);
+	}
 	tx->urb = NULL;
 }
 
@@ -81,6 +85,67 @@ static void dlkms_tx_span(struct dlkms_tx *tx, bool low8, u32 addr,
 		if (sent < n || dl->urb_size - tx->pos < DL_RLX_MIN_BYTES)
 			dlkms_tx_flush(tx);
 	}
+}
+
+/*
+ * Unchanged pixels inside a changed span cost about a byte each in RLX; a
+ * new command costs 7. Gaps longer than this split the span.
+ */
+#define DLKMS_GAP	8
+
+static inline u32 dlkms_px(const void *p, unsigned int cpp, unsigned int i)
+{
+	return cpp == 2 ? ((const u16 *)p)[i] : ((const u8 *)p)[i];
+}
+
+/*
+ * The next span [*a, *b) from *pos on where @cur differs from @old, with
+ * no more than DLKMS_GAP equal pixels inside it. False when none is left.
+ */
+static bool dlkms_next_change(const void *cur, const void *old, unsigned int cpp,
+			      unsigned int n, unsigned int *pos, unsigned int *a,
+			      unsigned int *b)
+{
+	unsigned int i = *pos, same = 0;
+
+	while (i < n && dlkms_px(cur, cpp, i) == dlkms_px(old, cpp, i))
+		i++;
+	if (i == n)
+		return false;
+	*a = i;
+	*b = ++i;
+	for (; i < n && same <= DLKMS_GAP; i++) {
+		if (dlkms_px(cur, cpp, i) == dlkms_px(old, cpp, i)) {
+			same++;
+		} else {
+			same = 0;
+			*b = i + 1;
+		}
+	}
+	*pos = *b;
+	return true;
+}
+
+/*
+ * Sends the @n pixels of one plane's line segment at pixel offset @off:
+ * all of it, or against the shadow only what changed.
+ */
+static void dlkms_tx_line(struct dlkms_tx *tx, bool low8, u32 addr, const void *px,
+			  void *shadow, unsigned int n)
+{
+	unsigned int cpp = low8 ? 1 : 2, pos = 0, a, b;
+
+	if (!shadow) {
+		dlkms_tx_span(tx, low8, addr, px, n);
+		return;
+	}
+	if (!tx->dl->shadow_valid) {
+		dlkms_tx_span(tx, low8, addr, px, n);
+	} else {
+		while (!tx->err && dlkms_next_change(px, shadow, cpp, n, &pos, &a, &b))
+			dlkms_tx_span(tx, low8, addr + a * cpp, (const u8 *)px + a * cpp, b - a);
+	}
+	memcpy(shadow, px, n * cpp);
 }
 
 /* a * b / 255, rounded exactly as pixman (and so cairo and IGT) does it */
@@ -166,11 +231,13 @@ static void dlkms_render_rect(struct dlkms_device *dl, struct dlkms_tx *tx,
 		dlkms_compose_line(dl, so, y, r.x1, r.x2);
 		for (i = 0; i < n; i++)
 			dl->line16[i] = dl_xrgb_to_565(dl->line32[i]);
-		dlkms_tx_span(tx, false, 2 * off, dl->line16, n);
+		dlkms_tx_line(tx, false, 2 * off, dl->line16,
+			      dl->shadow16 ? dl->shadow16 + off : NULL, n);
 		if (dl->bpp == 24) {
 			for (i = 0; i < n; i++)
 				dl->line8[i] = dl_xrgb_to_low8(dl->line32[i]);
-			dlkms_tx_span(tx, true, base8 + off, dl->line8, n);
+			dlkms_tx_line(tx, true, base8 + off, dl->line8,
+				      dl->shadow8 ? dl->shadow8 + off : NULL, n);
 		}
 	}
 	atomic64_inc(&dl->stats.rects);
@@ -267,7 +334,11 @@ void dlkms_render_commit(struct dlkms_device *dl, struct dlkms_atomic_state *sta
 	}
 	new_cursor = dlkms_cursor_rect(&dl->cursor);
 
-	if (!to_dlkms_crtc_state(crtc_state)->primary_unchanged) {
+	if (dl->shadow16 && !dl->shadow_valid) {
+		/* the device's memory is unknown: all of it, once */
+		dlkms_render_rect(dl, &tx, &so, DRM_RECT_INIT(0, 0, so.width, so.height));
+		cursor = NULL;
+	} else if (!to_dlkms_crtc_state(crtc_state)->primary_unchanged) {
 		drm_atomic_helper_damage_iter_init(&iter, old_primary, primary);
 		drm_atomic_for_each_plane_damage(&iter, &clip) {
 			drm_rect_translate(&clip, -so.dx, -so.dy);
@@ -291,6 +362,8 @@ void dlkms_render_commit(struct dlkms_device *dl, struct dlkms_atomic_state *sta
 			dlkms_render_rect(dl, &tx, &so, new_cursor);
 	}
 	dlkms_tx_flush(&tx);
+	/* what did not arrive must not be taken as the device's content */
+	dl->shadow_valid = dl->shadow16 && !tx.err;
 
 	if (cfb)
 		drm_gem_fb_end_cpu_access(cfb, DMA_FROM_DEVICE);
@@ -300,6 +373,36 @@ void dlkms_render_commit(struct dlkms_device *dl, struct dlkms_atomic_state *sta
 	atomic64_add(ktime_to_ns(ktime_sub(ktime_get(), start)), &dl->stats.render_ns);
 out:
 	dlkms_hw_exit(dl, idx);
+}
+
+/*
+ * A new mode: the device's memory holds nothing known. The shadow is
+ * sized for it here, where a failed allocation only costs bandwidth.
+ */
+void dlkms_render_mode_set(struct dlkms_device *dl, const struct drm_display_mode *mode)
+{
+	size_t px = (size_t)mode->hdisplay * mode->vdisplay;
+	size_t size = px * dl->bpp / 8;
+
+	dl->shadow_valid = false;
+	if (size == dl->shadow_size)
+		return;
+	kvfree(dl->shadow16);
+	dl->shadow16 = kvmalloc(size, GFP_KERNEL);
+	dl->shadow8 = NULL;
+	dl->shadow_size = 0;
+	if (!dl->shadow16) {
+		drm_dbg(&dl->drm, "no memory for a %zu-byte shadow, sending whole frames\n", size);
+		return;
+	}
+	if (dl->bpp == 24)
+		dl->shadow8 = (u8 *)(dl->shadow16 + px);
+	dl->shadow_size = size;
+}
+
+static void dlkms_render_fini(struct drm_device *drm, void *unused)
+{
+	kvfree(to_dlkms(drm)->shadow16);
 }
 
 int dlkms_render_init(struct dlkms_device *dl)
@@ -312,5 +415,5 @@ int dlkms_render_init(struct dlkms_device *dl)
 	dl->line8 = drmm_kcalloc(drm, w, sizeof(*dl->line8), GFP_KERNEL);
 	if (!dl->line32 || !dl->line16 || !dl->line8)
 		return -ENOMEM;
-	return 0;
+	return drmm_add_action_or_reset(drm, dlkms_render_fini, NULL);
 }
