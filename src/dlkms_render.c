@@ -213,6 +213,35 @@ static void dlkms_compose_line(struct dlkms_device *dl, const struct dlkms_scano
 	}
 }
 
+/*
+ * The common case, a 16-bpp line the cursor does not touch, converted
+ * straight from the framebuffer into dl->line16. False where the general
+ * path is needed.
+ */
+static bool dlkms_fast_line(struct dlkms_device *dl, const struct dlkms_scanout *so,
+			    int y, int x1, int x2)
+{
+	const struct dlkms_cursor *c = &dl->cursor;
+	unsigned int n = x2 - x1, i;
+	const u8 *src;
+
+	if (dl->bpp != 16 || !so->vaddr)
+		return false;
+	if (c->visible && y >= c->y && y < c->y + (int)c->height &&
+	    x1 < c->x + (int)c->width && c->x < x2)
+		return false;
+	src = so->vaddr + (y + so->dy) * so->fb->pitches[0];
+	if (so->fb->format->format == DRM_FORMAT_RGB565) {
+		memcpy(dl->line16, (const u16 *)src + x1 + so->dx, n * 2);
+	} else {
+		const u32 *s = (const u32 *)src + x1 + so->dx;
+
+		for (i = 0; i < n; i++)
+			dl->line16[i] = dl_xrgb_to_565(s[i]);
+	}
+	return true;
+}
+
 /* Composes, converts and encodes the CRTC rectangle @r. */
 static void dlkms_render_rect(struct dlkms_device *dl, struct dlkms_tx *tx,
 			      const struct dlkms_scanout *so, struct drm_rect r)
@@ -228,9 +257,11 @@ static void dlkms_render_rect(struct dlkms_device *dl, struct dlkms_tx *tx,
 	for (y = r.y1; y < r.y2 && !tx->err; y++) {
 		u32 off = y * so->width + r.x1;
 
-		dlkms_compose_line(dl, so, y, r.x1, r.x2);
-		for (i = 0; i < n; i++)
-			dl->line16[i] = dl_xrgb_to_565(dl->line32[i]);
+		if (!dlkms_fast_line(dl, so, y, r.x1, r.x2)) {
+			dlkms_compose_line(dl, so, y, r.x1, r.x2);
+			for (i = 0; i < n; i++)
+				dl->line16[i] = dl_xrgb_to_565(dl->line32[i]);
+		}
 		dlkms_tx_line(tx, false, 2 * off, dl->line16,
 			      dl->shadow16 ? dl->shadow16 + off : NULL, n);
 		if (dl->bpp == 24) {

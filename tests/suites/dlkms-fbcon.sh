@@ -1,0 +1,60 @@
+#!/bin/bash
+# The fbdev console on dlkms: text written to the VT shows up in the frame
+# the emulated monitor decodes (in fbcon's default light grey on black), and
+# clearing the console removes it again. Leaves fbcon.png for the README.
+. tests/suites/lib.sh
+forbid_module udl
+load_dlkms
+
+start_emu vga768
+card=$(wait_card dlkms 30) || fail "no dlkms card"
+wait_mode 1024x768 60 || fail "fbcon did not light 1024x768"
+ok "fbcon lit 1024x768 on $card"
+[ -e /sys/class/graphics/fb0 ] || fail "no fbdev device fb0"
+grep -q dlkms /sys/class/graphics/fb0/name 2>/dev/null ||
+	fail "fb0 is not dlkms's emulated fbdev: $(cat /sys/class/graphics/fb0/name)"
+echo 0 >/sys/class/graphics/fbcon/cursor_blink 2>/dev/null
+
+# grey_pixels: how many pixels of the decoded frame are fbcon's foreground
+# (0xaaaaaa, truncated to RGB565 by the wire: 0xa8a8a8)
+grey_pixels() {
+	emu frame-raw /tmp/fb.raw >/dev/null || fail "frame-raw"
+	python3 -c '
+import struct, sys
+d = open("/tmp/fb.raw", "rb").read()
+px = struct.unpack("<%dI" % (len(d) // 4), d)
+print(sum(1 for p in px if p & 0xffffff == 0xa8a8a8))'
+}
+
+# wait_grey OP N: wait until the grey pixel count satisfies OP N
+wait_grey() {
+	local i n
+	for i in $(seq 1 50); do
+		n=$(grey_pixels)
+		[ "$n" "$1" "$2" ] && { echo "$n"; return 0; }
+		sleep 0.2
+	done
+	echo "$n"
+	return 1
+}
+
+printf '\033[2J\033[H' >/dev/tty1
+n=$(wait_grey -lt 50) || fail "console not clear: $n grey pixels"
+ok "cleared console: $n foreground pixels"
+
+for i in $(seq 1 20); do
+	printf 'dlkms fbcon line %02d: The quick brown fox jumps over the lazy dog 0123456789\n' "$i"
+done >/dev/tty1
+# 20 lines of ~75 characters, 8x16 glyphs with ~20 lit pixels each
+n=$(wait_grey -gt 20000) || fail "text not visible: only $n foreground pixels"
+ok "20 lines of text visible on the emulated monitor: $n foreground pixels"
+emu frame-png "$OUT/fbcon.png" >/dev/null
+
+printf '\033[2J\033[H' >/dev/tty1
+n=$(wait_grey -lt 50) || fail "console not cleared again: $n grey pixels"
+ok "cleared again: $n foreground pixels"
+
+stop_emu
+for i in $(seq 1 50); do [ "$(cat /sys/module/dlkms/refcnt)" = 0 ] && break; sleep 0.1; done
+rmmod dlkms || fail "rmmod dlkms (refcount $(cat /sys/module/dlkms/refcnt))"
+ok "rmmod dlkms"
