@@ -5,6 +5,7 @@
 # make demo            boot a guest, light the emulated adapter, yank it
 # make check           every test suite on Debian 6.1, 6.12 and 7.2
 # make lint            checkpatch.pl over src/ and include/
+# make bench           dlkms vs in-tree udl figures (KERNEL=7.2 default)
 #
 # The kernel build itself reads Kbuild.
 
@@ -32,4 +33,7 @@ demo:
 lint:
 	tests/rig/lint
 
-.PHONY: all modules modules_install clean check demo lint
+bench:
+	tests/bench/run $(if $(KERNEL),--kernel $(KERNEL))
+
+.PHONY: all modules modules_install clean check demo lint bench

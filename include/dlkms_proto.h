@@ -5,7 +5,8 @@
  * Plain C with no kernel dependencies beyond fixed-size integer types, so
  * the same file builds into the module, the userspace unit tests, the
  * emulator's tests and the fuzz target: what the tests prove about the
- * encoder is what the driver sends.
+ * encoder is what the driver sends. Userspace builds define
+ * __always_inline (-D__always_inline=inline).
  */
 #ifndef DLKMS_PROTO_H
 #define DLKMS_PROTO_H

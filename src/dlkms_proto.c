@@ -125,20 +125,22 @@ size_t dl_enc_blank(u8 *buf, u8 blank_mode)
  * header and a span's raw count are written once known, so a command can be
  * cut short wherever the buffer ends and stays well-formed.
  */
-static inline u32 px_at(const void *px, unsigned int bpp, unsigned int i)
+static __always_inline u32 px_at(const void *px, unsigned int bpp, unsigned int i)
 {
 	return bpp == 2 ? ((const u16 *)px)[i] : ((const u8 *)px)[i];
 }
 
-static inline void px_put(u8 *p, unsigned int bpp, u32 v)
+static __always_inline void px_put(u8 *p, unsigned int bpp, u32 v)
 {
 	if (bpp == 2)
 		*p++ = v >> 8;
 	*p = v;
 }
 
-static size_t enc_rlx(u8 *buf, size_t len, u8 op, unsigned int bpp, u32 addr,
-		      const void *px, unsigned int npx, unsigned int *done)
+/* inlined into each caller, so the pixel size is a constant in the hot loop */
+static __always_inline size_t enc_rlx(u8 *buf, size_t len, u8 op, unsigned int bpp,
+				      u32 addr, const void *px, unsigned int npx,
+				      unsigned int *done)
 {
 	unsigned int i = 0;
 	size_t pos = 0;

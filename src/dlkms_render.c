@@ -93,7 +93,7 @@ static void dlkms_tx_span(struct dlkms_tx *tx, bool low8, u32 addr,
  */
 #define DLKMS_GAP	8
 
-static inline u32 dlkms_px(const void *p, unsigned int cpp, unsigned int i)
+static __always_inline u32 dlkms_px(const void *p, unsigned int cpp, unsigned int i)
 {
 	return cpp == 2 ? ((const u16 *)p)[i] : ((const u8 *)p)[i];
 }
@@ -102,9 +102,10 @@ static inline u32 dlkms_px(const void *p, unsigned int cpp, unsigned int i)
  * The next span [*a, *b) from *pos on where @cur differs from @old, with
  * no more than DLKMS_GAP equal pixels inside it. False when none is left.
  */
-static bool dlkms_next_change(const void *cur, const void *old, unsigned int cpp,
-			      unsigned int n, unsigned int *pos, unsigned int *a,
-			      unsigned int *b)
+static __always_inline bool dlkms_next_change(const void *cur, const void *old,
+					      unsigned int cpp, unsigned int n,
+					      unsigned int *pos, unsigned int *a,
+					      unsigned int *b)
 {
 	unsigned int i = *pos, same = 0;
 
@@ -128,10 +129,12 @@ static bool dlkms_next_change(const void *cur, const void *old, unsigned int cpp
 
 /*
  * Sends the @n pixels of one plane's line segment at pixel offset @off:
- * all of it, or against the shadow only what changed.
+ * all of it, or with @trim only what differs from the shadow. Trimming
+ * pays where damage is coarse (no damage clips: page flips, whole-frame
+ * flushes); exact clips are sent as they are, which saves the comparison.
  */
-static void dlkms_tx_line(struct dlkms_tx *tx, bool low8, u32 addr, const void *px,
-			  void *shadow, unsigned int n)
+static void dlkms_tx_line(struct dlkms_tx *tx, bool low8, bool trim, u32 addr,
+			  const void *px, void *shadow, unsigned int n)
 {
 	unsigned int cpp = low8 ? 1 : 2, pos = 0, a, b;
 
@@ -139,11 +142,14 @@ static void dlkms_tx_line(struct dlkms_tx *tx, bool low8, u32 addr, const void *
 		dlkms_tx_span(tx, low8, addr, px, n);
 		return;
 	}
-	if (!tx->dl->shadow_valid) {
+	if (!trim || !tx->dl->shadow_valid) {
 		dlkms_tx_span(tx, low8, addr, px, n);
+	} else if (low8) {
+		while (!tx->err && dlkms_next_change(px, shadow, 1, n, &pos, &a, &b))
+			dlkms_tx_span(tx, true, addr + a, (const u8 *)px + a, b - a);
 	} else {
-		while (!tx->err && dlkms_next_change(px, shadow, cpp, n, &pos, &a, &b))
-			dlkms_tx_span(tx, low8, addr + a * cpp, (const u8 *)px + a * cpp, b - a);
+		while (!tx->err && dlkms_next_change(px, shadow, 2, n, &pos, &a, &b))
+			dlkms_tx_span(tx, false, addr + 2 * a, (const u16 *)px + a, b - a);
 	}
 	memcpy(shadow, px, n * cpp);
 }
@@ -244,7 +250,7 @@ static bool dlkms_fast_line(struct dlkms_device *dl, const struct dlkms_scanout 
 
 /* Composes, converts and encodes the CRTC rectangle @r. */
 static void dlkms_render_rect(struct dlkms_device *dl, struct dlkms_tx *tx,
-			      const struct dlkms_scanout *so, struct drm_rect r)
+			      const struct dlkms_scanout *so, struct drm_rect r, bool trim)
 {
 	struct drm_rect screen = DRM_RECT_INIT(0, 0, so->width, so->height);
 	u32 base8 = 2 * so->width * so->height;
@@ -262,12 +268,12 @@ static void dlkms_render_rect(struct dlkms_device *dl, struct dlkms_tx *tx,
 			for (i = 0; i < n; i++)
 				dl->line16[i] = dl_xrgb_to_565(dl->line32[i]);
 		}
-		dlkms_tx_line(tx, false, 2 * off, dl->line16,
+		dlkms_tx_line(tx, false, trim, 2 * off, dl->line16,
 			      dl->shadow16 ? dl->shadow16 + off : NULL, n);
 		if (dl->bpp == 24) {
 			for (i = 0; i < n; i++)
 				dl->line8[i] = dl_xrgb_to_low8(dl->line32[i]);
-			dlkms_tx_line(tx, true, base8 + off, dl->line8,
+			dlkms_tx_line(tx, true, trim, base8 + off, dl->line8,
 				      dl->shadow8 ? dl->shadow8 + off : NULL, n);
 		}
 	}
@@ -367,13 +373,16 @@ void dlkms_render_commit(struct dlkms_device *dl, struct dlkms_atomic_state *sta
 
 	if (dl->shadow16 && !dl->shadow_valid) {
 		/* the device's memory is unknown: all of it, once */
-		dlkms_render_rect(dl, &tx, &so, DRM_RECT_INIT(0, 0, so.width, so.height));
+		dlkms_render_rect(dl, &tx, &so, DRM_RECT_INIT(0, 0, so.width, so.height), false);
 		cursor = NULL;
 	} else if (!to_dlkms_crtc_state(crtc_state)->primary_unchanged) {
+		/* no clips: the whole plane is damage, and worth comparing */
+		bool trim = !drm_plane_get_damage_clips_count(primary);
+
 		drm_atomic_helper_damage_iter_init(&iter, old_primary, primary);
 		drm_atomic_for_each_plane_damage(&iter, &clip) {
 			drm_rect_translate(&clip, -so.dx, -so.dy);
-			dlkms_render_rect(dl, &tx, &so, clip);
+			dlkms_render_rect(dl, &tx, &so, clip, trim);
 		}
 	}
 	if (cursor) {
@@ -388,9 +397,9 @@ void dlkms_render_commit(struct dlkms_device *dl, struct dlkms_atomic_state *sta
 			new_cursor = (struct drm_rect){ };
 		}
 		if (drm_rect_visible(&old_cursor))
-			dlkms_render_rect(dl, &tx, &so, old_cursor);
+			dlkms_render_rect(dl, &tx, &so, old_cursor, false);
 		if (drm_rect_visible(&new_cursor))
-			dlkms_render_rect(dl, &tx, &so, new_cursor);
+			dlkms_render_rect(dl, &tx, &so, new_cursor, false);
 	}
 	dlkms_tx_flush(&tx);
 	/* what did not arrive must not be taken as the device's content */

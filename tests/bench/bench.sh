@@ -1,0 +1,161 @@
+#!/bin/bash
+# Guest side of the benchmark: dlkms and in-tree udl on the same emulator in
+# the same boot. dlkms first on vga768 (1024x768) and dvi1080 (1920x1080),
+# then rmmod dlkms, modprobe udl and the same workloads; prints one
+# side-by-side table and writes it to /mnt/out/table.txt.
+#
+#   bench.sh [--driver dlkms|udl] [DLBENCH ARGS...]
+#
+# e.g. --scale 50 for half the frames; --driver runs only one of the two
+# (for debugging the bench; the table is meant to have both).
+#
+# Exit 1 if a run produced no figures or dlkms decoded wrong pixels. A wrong
+# final frame from udl is printed as a udl finding under the table, with
+# the evidence line, and does not fail the run: it is udl's behaviour.
+. tests/suites/lib.sh
+
+BENCH=/mnt/src/tests/bench/dlbench
+RES=/tmp/bench.results
+LOG=$OUT/bench.log
+DRIVERS="dlkms udl"
+if [ "${1:-}" = --driver ]; then
+	DRIVERS=$2
+	shift 2
+fi
+ARGS=("$@")
+STATUS=0
+: >"$RES"
+: >"$LOG"
+
+[ -x "$BENCH" ] || fail "no $BENCH (build it on the host: make -C tests/bench)"
+
+# bench_on DRIVER MONITOR WxH: one emulator session, every workload
+bench_on() {
+	local drv=$1 mon=$2 size=$3 card rc mal
+	start_emu "$mon"
+	[ "$drv" = udl ] && { modprobe udl || fail "modprobe udl"; }
+	wait_usb_bound "$drv" 30 || fail "$drv did not bind the emulated adapter"
+	card=$(wait_card "$drv" 30) || fail "no $drv card"
+	wait_mode "$size" 60 || fail "emulator did not decode $size from $drv"
+	echo 0 >/sys/class/graphics/fbcon/cursor_blink 2>/dev/null
+	say "# $drv on $mon ($card, $size)"
+	"$BENCH" --driver "$drv" --mode "$size" ${ARGS[@]+"${ARGS[@]}"} >/tmp/dlbench.out 2>&1
+	rc=$?
+	cat /tmp/dlbench.out
+	cat /tmp/dlbench.out >>"$LOG"
+	grep '^result ' /tmp/dlbench.out >>"$RES"
+	grep -q '^result ' /tmp/dlbench.out || fail "dlbench --driver $drv on $mon gave no figures (exit $rc)"
+	grep '^not ok' /tmp/dlbench.out | sed "s/^/$drv: /" >>/tmp/bench.notok
+	if [ "$rc" != 0 ] && [ "$drv" = dlkms ]; then
+		say "FAIL: dlkms output differs from the expected frame on $mon"
+		STATUS=1
+	fi
+	emu stats >"$OUT/$drv-$mon.stats"
+	mal=$(awk '$1 == "malformed" { print $2 }' "$OUT/$drv-$mon.stats")
+	if [ "${mal:-1}" != 0 ]; then
+		say "FAIL: emulator counted ${mal:-?} malformed commands from $drv on $mon"
+		STATUS=1
+	fi
+	[ "$drv" = udl ] && { rmmod udl || fail "rmmod udl"; }
+	stop_emu
+	for _ in $(seq 1 50); do card_of "$drv" >/dev/null || break; sleep 0.1; done
+}
+
+: >/tmp/bench.notok
+forbid_module udl
+if [[ " $DRIVERS " == *" dlkms "* ]]; then
+	load_dlkms
+	bench_on dlkms vga768 1024x768
+	bench_on dlkms dvi1080 1920x1080
+	for _ in $(seq 1 50); do [ "$(cat /sys/module/dlkms/refcnt)" = 0 ] && break; sleep 0.1; done
+	rmmod dlkms || fail "rmmod dlkms"
+	say "# rmmod dlkms; modprobe udl"
+fi
+if [[ " $DRIVERS " == *" udl "* ]]; then
+	sed -i '/^install udl /d' /etc/modprobe.d/dlkms-suite.conf
+	forbid_module dlkms
+	bench_on udl vga768 1024x768
+	bench_on udl dvi1080 1920x1080
+fi
+
+# One row per workload and resolution, dlkms beside udl for every figure.
+awk -v kver="${DLKMS_KVER:-?}" -v krel="${DLKMS_KRELEASE:-?}" '
+function kv(line, k,   n, i, a, b) {
+	n = split(line, a, " ")
+	for (i = 1; i <= n; i++) {
+		split(a[i], b, "=")
+		if (b[1] == k)
+			return b[2]
+	}
+	return "-"
+}
+{
+	key = kv($0, "workload") " " kv($0, "mode")
+	d = kv($0, "driver")
+	if (!(key in seen)) {
+		seen[key] = 1
+		order[++nk] = key
+	}
+	bytes[key, d] = kv($0, "bytes_per_frame")
+	st[key, d] = kv($0, "stime_us_per_frame") / 1000
+	ic[key, d] = kv($0, "ioctl_cpu_us_per_frame") / 1000
+	med[key, d] = kv($0, "lat_med_ms")
+	p95[key, d] = kv($0, "lat_p95_ms")
+	chk[key, d] = kv($0, "check")
+	nod[key, d] = kv($0, "nodata_frames")
+	fr[key] = kv($0, "frames")
+}
+function v(a, key, d, fmt) { return ((key, d) in a) ? sprintf(fmt, a[key, d]) : "-" }
+END {
+	printf "dlkms vs in-tree udl, kernel %s (%s), same emulator, same boot\n", kver, krel
+	printf "%-8s %-9s %6s | %18s | %15s | %15s | %15s | %15s | %9s\n", "workload", "mode",
+		"frames", "wire bytes/frame", "sys ms/frame", "ioctl cpu ms/f",
+		"latency med ms", "latency p95 ms", "check"
+	printf "%-8s %-9s %6s | %9s %8s | %7s %7s | %7s %7s | %7s %7s | %7s %7s | %4s %4s\n",
+		"", "", "", "dlkms", "udl", "dlkms", "udl", "dlkms", "udl", "dlkms", "udl",
+		"dlkms", "udl", "dlkms", "udl"
+	for (i = 1; i <= nk; i++) {
+		k = order[i]
+		split(k, kk, " ")
+		printf "%-8s %-9s %6s | %9s %8s | %7s %7s | %7s %7s | %7s %7s | %7s %7s | %4s %4s\n",
+			kk[1], kk[2], fr[k],
+			v(bytes, k, "dlkms", "%d"), v(bytes, k, "udl", "%d"),
+			v(st, k, "dlkms", "%.2f"), v(st, k, "udl", "%.2f"),
+			v(ic, k, "dlkms", "%.2f"), v(ic, k, "udl", "%.2f"),
+			v(med, k, "dlkms", "%.1f"), v(med, k, "udl", "%.1f"),
+			v(p95, k, "dlkms", "%.1f"), v(p95, k, "udl", "%.1f"),
+			v(chk, k, "dlkms", "%s"), v(chk, k, "udl", "%s")
+		if (((k, "dlkms") in nod && nod[k, "dlkms"] != 0) || ((k, "udl") in nod && nod[k, "udl"] != 0))
+			printf "%-8s %-9s frames that never reached the device: dlkms %s, udl %s\n",
+				"", "", v(nod, k, "dlkms", "%s"), v(nod, k, "udl", "%s")
+	}
+}' "$RES" >/tmp/table.txt
+cat >>/tmp/table.txt <<'EOF'
+
+wire bytes/frame: the emulator's bulk byte counter over the back-to-back
+  pass (reset before it) / frames; exactly what a real adapter would get.
+sys ms/frame: getrusage(RUSAGE_SELF) ru_stime delta over the back-to-back
+  pass / frames. DIRTYFB is blocking, so this is the commit path (conversion,
+  compression, URB submission) run in the calling process; tick-sampled.
+ioctl cpu ms/f: CLOCK_THREAD_CPUTIME_ID across each DIRTYFB call / frames
+  (the same path measured precisely; time asleep waiting for URBs excluded).
+latency: DIRTYFB issued -> the emulator received the last byte of that frame
+  (its last_rx_ns once the byte counter has stopped), each frame waited for.
+check: the final frame decoded by the emulator equals the expected
+  RGB565-truncated image, after both passes.
+The bus is dummy_hcd (no USB 2.0 timing at all) and the CPU is QEMU TCG:
+wall-clock latencies and rates are NOT real-hardware figures. Bytes on the
+wire are exact, and the CPU figures compare the two drivers on the same
+(slow, emulated) CPU.
+EOF
+if [ -s /tmp/bench.notok ]; then
+	{
+		echo
+		echo "final-frame mismatches (evidence):"
+		cat /tmp/bench.notok
+	} >>/tmp/table.txt
+fi
+cp /tmp/table.txt "$OUT/table.txt"
+say ""
+cat /tmp/table.txt
+exit "$STATUS"
