@@ -29,9 +29,13 @@ STATUS=0
 
 [ -x "$BENCH" ] || fail "no $BENCH (build it on the host: make -C tests/bench)"
 
-# bench_on DRIVER MONITOR WxH: one emulator session, every workload
+# bench_on DRIVER MONITOR WxH [LABEL DLBENCH-ARGS...]: one emulator
+# session, every workload; results are recorded under LABEL (the driver)
 bench_on() {
-	local drv=$1 mon=$2 size=$3 card rc mal
+	local drv=$1 mon=$2 size=$3 label=${4:-$1} card rc mal
+	shift 3
+	[ $# -gt 0 ] && shift
+	local extra=("$@")
 	start_emu "$mon"
 	[ "$drv" = udl ] && { modprobe udl || fail "modprobe udl"; }
 	wait_usb_bound "$drv" 30 || fail "$drv did not bind the emulated adapter"
@@ -39,11 +43,12 @@ bench_on() {
 	wait_mode "$size" 60 || fail "emulator did not decode $size from $drv"
 	echo 0 >/sys/class/graphics/fbcon/cursor_blink 2>/dev/null
 	say "# $drv on $mon ($card, $size)"
-	"$BENCH" --driver "$drv" --mode "$size" ${ARGS[@]+"${ARGS[@]}"} >/tmp/dlbench.out 2>&1
+	"$BENCH" --driver "$drv" --mode "$size" ${extra[@]+"${extra[@]}"} \
+		${ARGS[@]+"${ARGS[@]}"} >/tmp/dlbench.out 2>&1
 	rc=$?
 	cat /tmp/dlbench.out
 	cat /tmp/dlbench.out >>"$LOG"
-	grep '^result ' /tmp/dlbench.out >>"$RES"
+	grep '^result ' /tmp/dlbench.out | sed "s/ driver=$drv / driver=$label /" >>"$RES"
 	grep -q '^result ' /tmp/dlbench.out || fail "dlbench --driver $drv on $mon gave no figures (exit $rc)"
 	grep '^not ok' /tmp/dlbench.out | sed "s/^/$drv: /" >>/tmp/bench.notok
 	if [ "$rc" != 0 ] && [ "$drv" = dlkms ]; then
@@ -67,6 +72,12 @@ if [[ " $DRIVERS " == *" dlkms "* ]]; then
 	load_dlkms
 	bench_on dlkms vga768 1024x768
 	bench_on dlkms dvi1080 1920x1080
+	for _ in $(seq 1 50); do [ "$(cat /sys/module/dlkms/refcnt)" = 0 ] && break; sleep 0.1; done
+	rmmod dlkms || fail "rmmod dlkms"
+	# the same at 24 bpp, to weigh the default depth by what it costs
+	load_dlkms bpp=24
+	bench_on dlkms vga768 1024x768 dlkms24 --depth 24
+	bench_on dlkms dvi1080 1920x1080 dlkms24 --depth 24
 	for _ in $(seq 1 50); do [ "$(cat /sys/module/dlkms/refcnt)" = 0 ] && break; sleep 0.1; done
 	rmmod dlkms || fail "rmmod dlkms"
 	say "# rmmod dlkms; modprobe udl"
@@ -130,6 +141,41 @@ END {
 				"", "", v(nod, k, "dlkms", "%s"), v(nod, k, "udl", "%s")
 	}
 }' "$RES" >/tmp/table.txt
+awk '
+function kv(line, k,   n, i, a, b) {
+	n = split(line, a, " ")
+	for (i = 1; i <= n; i++) {
+		split(a[i], b, "=")
+		if (b[1] == k)
+			return b[2]
+	}
+	return ""
+}
+{
+	key = kv($0, "workload") " " kv($0, "mode")
+	d = kv($0, "driver")
+	if (d != "dlkms" && d != "dlkms24")
+		next
+	if (!(key in seen)) {
+		seen[key] = 1
+		order[++nk] = key
+	}
+	bytes[key, d] = kv($0, "bytes_per_frame")
+	st[key, d] = kv($0, "stime_us_per_frame") / 1000
+}
+END {
+	if (!nk)
+		exit
+	printf "\ndlkms at 16 bpp (default) vs 24 bpp (bpp=24), same boot\n"
+	printf "%-8s %-9s | %18s | %15s\n", "workload", "mode", "wire bytes/frame", "sys ms/frame"
+	printf "%-8s %-9s | %9s %8s | %7s %7s\n", "", "", "16", "24", "16", "24"
+	for (i = 1; i <= nk; i++) {
+		k = order[i]
+		split(k, kk, " ")
+		printf "%-8s %-9s | %9s %8s | %7.2f %7.2f\n", kk[1], kk[2],
+			bytes[k, "dlkms"], bytes[k, "dlkms24"], st[k, "dlkms"], st[k, "dlkms24"]
+	}
+}' "$RES" >>/tmp/table.txt
 cat >>/tmp/table.txt <<'EOF'
 
 wire bytes/frame: the emulator's bulk byte counter over the back-to-back

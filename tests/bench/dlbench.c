@@ -43,6 +43,8 @@ static uint8_t *map;
 static int card_fd;
 static uint32_t fb_id;
 static unsigned int quiet_ms = 50;
+/* what the wire keeps of each pixel: RGB565 truncation, or all of it at 24 bpp */
+static uint32_t keep_mask = 0xf8fcf8;
 
 /* ---- emulator control ---- */
 
@@ -514,7 +516,7 @@ static int verify(const char *what)
 			const uint32_t *row = px(0, y);
 
 			for (x = 0; x < W; x++) {
-				uint32_t e = row[x] & 0xf8fcf8;	/* R[7:3] G[7:2] B[7:3] */
+				uint32_t e = row[x] & keep_mask;
 
 				if (frame[(size_t)y * W + x] == e)
 					continue;
@@ -664,6 +666,7 @@ int main(int argc, char **argv)
 		{ "scale", required_argument, NULL, 'S' },
 		{ "only", required_argument, NULL, 'o' },
 		{ "quiet-ms", required_argument, NULL, 'q' },
+		{ "depth", required_argument, NULL, 'b' },
 		{ }
 	};
 	while ((r = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -674,12 +677,13 @@ int main(int argc, char **argv)
 		case 'S': scale = strtoul(optarg, NULL, 10); break;
 		case 'o': only = optarg; break;
 		case 'q': quiet_ms = strtoul(optarg, NULL, 10); break;
+		case 'b': keep_mask = atoi(optarg) == 24 ? 0xffffff : 0xf8fcf8; break;
 		default: driver = NULL; optind = argc; break;
 		}
 	}
 	if (!driver || !want_mode || !scale || !quiet_ms) {
 		fprintf(stderr, "usage: dlbench --driver NAME --mode WxH [--socket PATH] "
-			"[--scale PERCENT] [--only WORKLOAD] [--quiet-ms MS]\n");
+			"[--scale PERCENT] [--only WORKLOAD] [--quiet-ms MS] [--depth 16|24]\n");
 		return 2;
 	}
 

@@ -26,6 +26,32 @@ emu replug >/dev/null || fail "replug"
 wait_usb_bound dlkms 30 || fail "dlkms did not bind the replugged adapter"
 ok "replug: bound again"
 
+# An adapter that stalls every vendor request (channel select, EDID):
+# dlkms says so in one line, binds a degraded but safe device whose
+# connector reads disconnected, and picks the monitor up by polling once
+# the requests work again.
+emu yank >/dev/null || fail "yank"
+for i in $(seq 1 50); do usb_iface >/dev/null || break; sleep 0.1; done
+emu ctrl-fail on >/dev/null || fail "ctrl-fail on"
+dmesg -C
+emu replug >/dev/null || fail "replug"
+wait_usb_bound dlkms 30 || fail "dlkms did not bind an adapter that stalls its vendor requests"
+card=$(wait_card dlkms 30) || fail "no card for the stalling adapter"
+dmesg | grep -q 'dlkms.*selecting the standard channel failed' ||
+	fail "no log line about the failed channel select: $(dmesg | grep dlkms | tail -n 3)"
+ok "stalling adapter: bound as $card, logged: $(dmesg | grep -o 'selecting the standard channel failed.*' | head -n 1)"
+st=$(cat /sys/class/drm/"$(basename "$card")"-*/status)
+[ "$st" = disconnected ] || fail "connector of the stalling adapter reads '$st', want disconnected"
+ok "its connector reads disconnected"
+emu ctrl-fail off >/dev/null || fail "ctrl-fail off"
+for i in $(seq 1 300); do
+	st=$(cat /sys/class/drm/"$(basename "$card")"-*/status)
+	[ "$st" = connected ] && break
+	sleep 0.1
+done
+[ "$st" = connected ] || fail "the poll did not find the monitor once the adapter answered again ($st)"
+ok "the poll found the monitor once the vendor requests worked again"
+
 stop_emu
 for i in $(seq 1 50); do usb_iface >/dev/null || break; sleep 0.1; done
 [ "$(cat /sys/module/dlkms/refcnt)" = 0 ] || fail "module refcount $(cat /sys/module/dlkms/refcnt) after the device went away"
