@@ -34,10 +34,11 @@
 #include <xf86drm.h>
 #include <xf86drmMode.h>
 
+#include "emuctl.h"
+
 #define MAX_CLIPS	4
 #define TEXT_LINE	16	/* text cell height; the scroll step */
 
-static const char *sock_path = "/run/dlemu.sock";
 static unsigned int W, H, pitch;	/* pitch in bytes */
 static uint8_t *map;
 static int card_fd;
@@ -46,37 +47,7 @@ static unsigned int quiet_ms = 50;
 /* what the wire keeps of each pixel: RGB565 truncation, or all of it at 24 bpp */
 static uint32_t keep_mask = 0xf8fcf8;
 
-/* ---- emulator control ---- */
-
-static int emu(const char *req, char *body, size_t blen)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	char buf[4096];
-	size_t n = 0;
-	ssize_t r;
-	int fd;
-
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock_path);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a))) {
-		perror(sock_path);
-		exit(1);
-	}
-	if (write(fd, req, strlen(req)) < 0 || write(fd, "\n", 1) < 0) {
-		perror("emulator socket");
-		exit(1);
-	}
-	while (n < sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
-		n += r;
-	close(fd);
-	buf[n] = 0;
-	if (body && blen) {
-		n = n < blen - 1 ? n : blen - 1;
-		memcpy(body, buf, n);
-		body[n] = 0;
-	}
-	return strstr(buf, "OK\n") ? 0 : -1;
-}
+/* ---- emulator control (emu() is tests/tools/emuctl.c) ---- */
 
 /* Reads the emulator's byte counter and the time of the last bulk data. */
 static void emu_bytes(unsigned long long *bytes, unsigned long long *last_rx_ns)
@@ -615,32 +586,6 @@ static int run(struct wl *w, const char *driver)
 
 /* ---- setup ---- */
 
-static int open_card(const char *driver)
-{
-	char path[64];
-	int i, fd;
-
-	for (i = 0; i < 16; i++) {
-		drmVersionPtr v;
-
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		v = drmGetVersion(fd);
-		if (v && !strcmp(v->name, driver)) {
-			drmFreeVersion(v);
-			printf("# %s is %s\n", path, driver);
-			return fd;
-		}
-		if (v)
-			drmFreeVersion(v);
-		close(fd);
-	}
-	fprintf(stderr, "dlbench: no card with driver %s\n", driver);
-	exit(1);
-}
-
 int main(int argc, char **argv)
 {
 	const char *driver = NULL, *want_mode = NULL, *only = NULL;
@@ -672,7 +617,7 @@ int main(int argc, char **argv)
 	while ((r = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (r) {
 		case 'd': driver = optarg; break;
-		case 's': sock_path = optarg; break;
+		case 's': emu_socket = optarg; break;
 		case 'm': want_mode = optarg; break;
 		case 'S': scale = strtoul(optarg, NULL, 10); break;
 		case 'o': only = optarg; break;

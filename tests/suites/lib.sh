@@ -103,6 +103,20 @@ load_dlkms() {
 	insmod "$DLKMS_KO" "$@" || fail "insmod $DLKMS_KO $*"
 }
 
+# card_opens CARD: fail (without waiting for it) if open(CARD) does not return
+# within 20 s -- a driver lock held forever leaves the opener in D state
+card_opens() {
+	local p i
+	python3 -c "import os, sys; os.close(os.open(sys.argv[1], os.O_RDWR))" "$1" &
+	p=$!
+	for i in $(seq 1 200); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$p" 2>/dev/null; then
+		dmesg | grep -A30 -E "BUG|Oops" | head -n 40
+		fail "open($1) did not return within 20 s ($(cat /proc/$p/wchan 2>/dev/null))"
+	fi
+	wait "$p" || fail "open($1) failed"
+}
+
 cleanup_suite() {
 	stop_emu
 }

@@ -14,9 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,8 +23,8 @@
 #include <xf86drmMode.h>
 
 #include "edidcheck.h"
+#include "emuctl.h"
 
-static const char *sock_path = "/run/dlemu.sock";
 static const char *png_dir;
 static unsigned int W, H, pitch, bpp, depth = 16;
 static uint8_t *map;
@@ -37,37 +35,6 @@ static int step_no, failed;
 static uint32_t cursor_img[CUR * CUR];
 static int cur_x, cur_y;
 static bool cur_on;
-
-/* One request to the emulator; the reply body goes to @body (may be NULL). */
-static int emu(const char *req, char *body, size_t blen)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	char buf[4096];
-	size_t n = 0;
-	ssize_t r;
-	int fd;
-
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock_path);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a))) {
-		perror(sock_path);
-		exit(1);
-	}
-	if (write(fd, req, strlen(req)) < 0 || write(fd, "\n", 1) < 0) {
-		perror("emulator socket");
-		exit(1);
-	}
-	while (n < sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
-		n += r;
-	close(fd);
-	buf[n] = 0;
-	if (body && blen) {
-		n = n < blen - 1 ? n : blen - 1;
-		memcpy(body, buf, n);
-		body[n] = 0;
-	}
-	return strstr(buf, "OK\n") ? 0 : -1;
-}
 
 static uint32_t hash(uint32_t x)
 {
@@ -231,32 +198,6 @@ static void check_bytes(const char *what, unsigned long long before, unsigned lo
 	       what, sent, px, limit);
 }
 
-static int open_card(const char *driver)
-{
-	char path[64];
-	int i, fd;
-
-	for (i = 0; i < 16; i++) {
-		drmVersionPtr v;
-
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		v = drmGetVersion(fd);
-		if (v && !strcmp(v->name, driver)) {
-			drmFreeVersion(v);
-			printf("# %s is %s\n", path, driver);
-			return fd;
-		}
-		if (v)
-			drmFreeVersion(v);
-		close(fd);
-	}
-	fprintf(stderr, "dlpattern: no card with driver %s\n", driver);
-	exit(1);
-}
-
 static void fill(uint32_t seed)
 {
 	unsigned int x, y;
@@ -387,7 +328,7 @@ int main(int argc, char **argv)
 	while ((r = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (r) {
 		case 'd': driver = optarg; break;
-		case 's': sock_path = optarg; break;
+		case 's': emu_socket = optarg; break;
 		case 'f': format = optarg; break;
 		case 'm': want_mode = optarg; break;
 		case 'p': png_dir = optarg; break;

@@ -35,6 +35,8 @@
 #include <xf86drm.h>
 #include <xf86drmMode.h>
 
+#include "emuctl.h"
+
 static int fd, failed, broken;
 static uint32_t crtc_id, conn_id, plane_id;
 static drmModeModeInfo mode;
@@ -351,31 +353,6 @@ static void new_buf(struct buf *b, uint32_t colour, uint32_t box)
 	munmap(p, cd.size);
 	b->handle = cd.handle;
 	b->size = cd.size;
-}
-
-static int open_card(const char *driver)
-{
-	char path[64];
-	int i, f;
-
-	for (i = 0; i < 16; i++) {
-		drmVersionPtr v;
-
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		f = open(path, O_RDWR | O_CLOEXEC);
-		if (f < 0)
-			continue;
-		v = drmGetVersion(f);
-		if (v && !strcmp(v->name, driver)) {
-			drmFreeVersion(v);
-			printf("# %s is %s\n", path, driver);
-			return f;
-		}
-		drmFreeVersion(v);
-		close(f);
-	}
-	fprintf(stderr, "flipcheck: no card with driver %s\n", driver);
-	exit(1);
 }
 
 int main(int argc, char **argv)
