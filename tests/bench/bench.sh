@@ -83,7 +83,8 @@ if [[ " $DRIVERS " == *" dlkms "* ]]; then
 	say "# rmmod dlkms; modprobe udl"
 fi
 if [[ " $DRIVERS " == *" udl "* ]]; then
-	sed -i '/^install udl /d' /etc/modprobe.d/dlkms-suite.conf
+	sed -i '/^\(install\|blacklist\) udl /d' /etc/modprobe.d/dlkms-suite.conf
+	udevadm control --reload 2>/dev/null || true
 	forbid_module dlkms
 	bench_on udl vga768 1024x768
 	bench_on udl dvi1080 1920x1080

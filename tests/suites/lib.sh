@@ -13,8 +13,14 @@ ok() { printf 'ok - %s\n' "$*"; }
 
 emu() { "$EMU" ctl --socket "$EMU_SOCK" "$@"; }
 
-# Keep a driver from binding the emulated adapter (udev autoloads by modalias).
-forbid_module() { echo "install $1 /bin/true" >>/etc/modprobe.d/dlkms-suite.conf; }
+# Keep a driver from binding the emulated adapter (udev autoloads by
+# modalias). udevd's module loader caches the modprobe configuration, so
+# tell it to read it again; "blacklist" covers alias loads, "install" the
+# rest.
+forbid_module() {
+	printf 'blacklist %s\ninstall %s /bin/true\n' "$1" "$1" >>/etc/modprobe.d/dlkms-suite.conf
+	udevadm control --reload 2>/dev/null || true
+}
 
 # start_emu MONITOR [more dlemu args]: start the emulator, wait until it answers
 start_emu() {

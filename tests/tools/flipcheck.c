@@ -2,14 +2,14 @@
 /*
  * flipcheck: event pacing of a KMS driver. Sets the connector's mode, then
  * measures legacy page flips, non-blocking atomic commits and vblank waits:
- * every requested event must arrive and no interval may be under half a
- * frame (paced by the vblank, not returned at once). Atomic flips that
- * declare their damage (FB_DAMAGE_CLIPS, as compositors do) and vblank
- * waits must come at the mode's frame time (from clock, htotal and vtotal,
- * not the rounded vrefresh) within 5%, one sequence step per event. Legacy
- * flips carry no damage, so each composes a whole frame, which under TCG
- * costs more than one: their events must fall on the frame grid, whole
- * frames apart, with the sequence advancing by exactly the frames elapsed.
+ * every requested event must arrive, on the frame grid (whole frames of the
+ * mode's frame time, from clock, htotal and vtotal, not the rounded
+ * vrefresh), with the sequence advancing by exactly the frames elapsed and
+ * no interval under half a frame (paced by the vblank, not returned at
+ * once). Atomic flips that declare their damage (FB_DAMAGE_CLIPS, as
+ * compositors do) and vblank waits must come every frame: median interval
+ * one frame within 5%. Legacy flips carry no damage, so each composes a
+ * whole frame, which under TCG costs more than one; their rate is reported.
  *
  *   flipcheck --driver NAME [--mode WxH] [--count N] [--test flip|atomic|vblank|all]
  *             [--break]
@@ -113,28 +113,56 @@ static bool wait_event(void)
 	return true;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* the median of the @n intervals between successive values of @v */
+static double median_interval(const double *v, int n)
+{
+	double *d = calloc(n, sizeof(*d)), m;
+	int i;
+
+	for (i = 0; i < n; i++)
+		d[i] = v[i + 1] - v[i];
+	qsort(d, n, sizeof(*d), cmp_double);
+	m = n % 2 ? d[n / 2] : (d[n / 2 - 1] + d[n / 2]) / 2;
+	free(d);
+	return m;
+}
+
 /*
- * Judge a run of samples: all @want events arrived, and their pacing.
- * @exact: the mean interval of the kernel timestamps and of the receive
- * times (a busy loop that stamps events with fake times still fails on the
- * wall clock) is within 5% of the frame time and the sequence advances by
- * one per event. Otherwise the commits cost more than a frame (a full-frame
- * update under TCG does): every interval must then be a whole number of
- * frames (within 5%), at least one, and the sequence must advance by just
- * that number.
+ * Judge a run of samples: all @want events arrived; every interval between
+ * their kernel timestamps is a whole number of frames (within 5%), at
+ * least one, and the sequence advances by exactly that number; none is
+ * under half a frame (paced by the vblank, not returned at once).
+ * With @exact the commits are cheap enough for every frame: the median
+ * interval, of the kernel timestamps and of the times userspace received
+ * the events (a busy loop that stamps events with fake times still fails
+ * on the wall clock), must be one frame within 5%. The median, not the
+ * mean: a TCG guest starved of CPU now and then misses a frame, which the
+ * grid check still holds to whole frames. Without @exact (full-frame
+ * commits that take longer than a frame under TCG) the mean is reported.
  */
 static void judge(const char *what, int want, bool exact)
 {
 	double exp_period = broken ? 2 * period : period;
 	double min_ok = broken ? 1.5 * period : 0.5 * period;
 	int want_n = broken ? want + 1 : want;
-	double mean, rxmean, mn = 1e9, mx = 0, seqmean;
+	double mean, rxmean, med, rxmed, mn = 1e9, mx = 0, ts[nsmp], rx[nsmp];
 	int i, off_grid = 0, seq_bad = 0;
 	bool seq_up = true;
 
 	result(nsmp == want_n, "%s: %d of %d events arrived", what, nsmp, want_n);
 	if (nsmp < 2)
 		return;
+	for (i = 0; i < nsmp; i++) {
+		ts[i] = smp[i].ts;
+		rx[i] = smp[i].rx;
+	}
 	for (i = 1; i < nsmp; i++) {
 		double d = smp[i].ts - smp[i - 1].ts, k = d / exp_period;
 		long frames = (long)(k + 0.5);
@@ -150,36 +178,24 @@ static void judge(const char *what, int want, bool exact)
 	}
 	mean = (smp[nsmp - 1].ts - smp[0].ts) / (nsmp - 1);
 	rxmean = (smp[nsmp - 1].rx - smp[0].rx) / (nsmp - 1);
-	seqmean = (double)(smp[nsmp - 1].seq - smp[0].seq) / (nsmp - 1);
-	if (exact) {
-		result(mean > 0.95 * exp_period && mean < 1.05 * exp_period &&
-		       rxmean > 0.95 * exp_period && rxmean < 1.05 * exp_period,
-		       "%s: mean interval %.3f ms (received %.3f ms), want %.3f ms +-5%% "
-		       "(%.3f Hz); min %.3f ms, max %.3f ms", what, mean * 1e3, rxmean * 1e3,
-		       exp_period * 1e3, 1 / exp_period, mn * 1e3, mx * 1e3);
-	} else {
-		result(!off_grid && rxmean > 0.95 * exp_period,
-		       "%s: %d of %d intervals off the frame grid; mean %.3f ms (received "
-		       "%.3f ms, %.2f Hz), frame %.3f ms; min %.3f ms, max %.3f ms", what,
-		       off_grid, nsmp - 1, mean * 1e3, rxmean * 1e3, 1 / rxmean,
-		       exp_period * 1e3, mn * 1e3, mx * 1e3);
-	}
+	med = median_interval(ts, nsmp - 1);
+	rxmed = median_interval(rx, nsmp - 1);
+	result(!off_grid, "%s: %d of %d intervals off the frame grid (frame %.3f ms); "
+	       "mean %.3f ms (received %.3f ms, %.2f Hz), min %.3f ms, max %.3f ms", what,
+	       off_grid, nsmp - 1, exp_period * 1e3, mean * 1e3, rxmean * 1e3, 1 / rxmean,
+	       mn * 1e3, mx * 1e3);
+	if (exact)
+		result(med > 0.95 * exp_period && med < 1.05 * exp_period &&
+		       rxmed > 0.95 * exp_period && rxmed < 1.05 * exp_period,
+		       "%s: median interval %.3f ms (received %.3f ms), want %.3f ms +-5%% "
+		       "(%.3f Hz)", what, med * 1e3, rxmed * 1e3, exp_period * 1e3,
+		       1 / exp_period);
 	result(mn >= min_ok, "%s: shortest interval %.3f ms, want >= %.3f ms", what,
 	       mn * 1e3, min_ok * 1e3);
-	if (exact) {
-		double want_step = broken ? 2 : 1;
-
-		result(seq_up && seqmean > 0.95 * want_step && seqmean < 1.05 * want_step,
-		       "%s: sequence %u..%u, %s, %.3f per event (want %.0f)", what,
-		       smp[0].seq, smp[nsmp - 1].seq,
-		       seq_up ? "strictly increasing" : "NOT increasing", seqmean,
-		       want_step);
-	} else {
-		result(seq_up && !seq_bad,
-		       "%s: sequence %u..%u, %s, %d steps not equal to the frames elapsed",
-		       what, smp[0].seq, smp[nsmp - 1].seq,
-		       seq_up ? "strictly increasing" : "NOT increasing", seq_bad);
-	}
+	result(seq_up && !seq_bad,
+	       "%s: sequence %u..%u, %s, %d steps not equal to the frames elapsed",
+	       what, smp[0].seq, smp[nsmp - 1].seq,
+	       seq_up ? "strictly increasing" : "NOT increasing", seq_bad);
 }
 
 static void test_flip(struct buf *b, int n)
@@ -301,11 +317,20 @@ static void test_vblank(int n)
 	base = smp[0].seq;
 	nsmp = 0;
 	for (i = 1; i <= n; i++) {
-		if (!wait_vblank(DRM_VBLANK_ABSOLUTE, base + i))
+		/*
+		 * The next vblank after the last reply: a process delayed past
+		 * base + i (a loaded TCG guest) would otherwise ask for one
+		 * that has already been, which rightly returns at once.
+		 */
+		unsigned int target = base + i;
+
+		if (nsmp && smp[nsmp - 1].seq >= target)
+			target = smp[nsmp - 1].seq + 1;
+		if (!wait_vblank(DRM_VBLANK_ABSOLUTE, target))
 			break;
-		if (smp[nsmp - 1].seq < base + i) {
+		if (smp[nsmp - 1].seq < target) {
 			result(false, "WAIT_VBLANK absolute %u returned early at %u",
-			       base + i, smp[nsmp - 1].seq);
+			       target, smp[nsmp - 1].seq);
 			break;
 		}
 	}
