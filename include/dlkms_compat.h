@@ -9,6 +9,7 @@
 #ifndef DLKMS_COMPAT_H
 #define DLKMS_COMPAT_H
 
+#include <linux/fs.h>
 #include <linux/hrtimer.h>
 #include <linux/slab.h>
 
@@ -55,6 +56,18 @@ static inline void dlkms_fbdev_setup(struct drm_device *dev)
 {
 	drm_fbdev_generic_setup(dev, 32);
 }
+#endif
+
+/* file_operations members DRM_GEM_FOPS has gained since 6.1 */
+#ifdef DLKMS_HAVE_GEM_GET_UNMAPPED_AREA
+#define DLKMS_GEM_FOPS_UNMAPPED_AREA .get_unmapped_area = drm_gem_get_unmapped_area,
+#else
+#define DLKMS_GEM_FOPS_UNMAPPED_AREA
+#endif
+#ifdef FOP_UNSIGNED_OFFSET
+#define DLKMS_GEM_FOPS_FLAGS .fop_flags = FOP_UNSIGNED_OFFSET,
+#else
+#define DLKMS_GEM_FOPS_FLAGS
 #endif
 
 /* typed allocation helpers: 7.x, and Debian's 6.12 by backport */

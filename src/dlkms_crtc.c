@@ -153,7 +153,14 @@ static void dlkms_crtc_helper_atomic_flush(struct drm_crtc *crtc,
 	spin_unlock_irq(&crtc->dev->event_lock);
 }
 
+static enum drm_mode_status
+dlkms_crtc_helper_mode_valid(struct drm_crtc *crtc, const struct drm_display_mode *mode)
+{
+	return dlkms_mode_valid(to_dlkms(crtc->dev), mode);
+}
+
 static const struct drm_crtc_helper_funcs dlkms_crtc_helper_funcs = {
+	.mode_valid = dlkms_crtc_helper_mode_valid,
 	.atomic_check = dlkms_crtc_helper_atomic_check,
 	.atomic_enable = dlkms_crtc_helper_atomic_enable,
 	.atomic_disable = dlkms_crtc_helper_atomic_disable,

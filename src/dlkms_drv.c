@@ -17,10 +17,13 @@
 #include <drm/drm_atomic_helper.h>
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
+#include <drm/drm_gem.h>
 #include <drm/drm_gem_shmem_helper.h>
+#include <drm/drm_ioctl.h>
 #include <drm/drm_managed.h>
 #include <drm/drm_prime.h>
 #include <drm/drm_print.h>
+#include <drm/drm_probe_helper.h>
 
 #include "dlkms_drv.h"
 
@@ -61,7 +64,51 @@ static struct drm_gem_object *dlkms_gem_prime_import(struct drm_device *drm,
 }
 #endif
 
-DEFINE_DRM_GEM_FOPS(dlkms_fops);
+/*
+ * After a yank the device stays a working DRM device for the fds, mmaps
+ * and dma-bufs that hold it (see dlkms_usb_disconnect()); what the
+ * hot-unplug uAPI wants refused is refused here, before the core sees it.
+ */
+static bool dlkms_file_gone(struct file *filp)
+{
+	struct drm_file *file_priv = filp->private_data;
+
+	return !dlkms_hw_present(to_dlkms(file_priv->minor->dev));
+}
+
+/* a lease of a device that is gone is not worth having */
+static long dlkms_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
+{
+	if (cmd == DRM_IOCTL_MODE_CREATE_LEASE && dlkms_file_gone(filp))
+		return -ENODEV;
+	return drm_ioctl(filp, cmd, arg);
+}
+
+#ifdef CONFIG_COMPAT
+/* struct drm_mode_create_lease has the same layout for 32-bit callers */
+static long dlkms_compat_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
+{
+	if (cmd == DRM_IOCTL_MODE_CREATE_LEASE && dlkms_file_gone(filp))
+		return -ENODEV;
+	return drm_compat_ioctl(filp, cmd, arg);
+}
+#else
+#define dlkms_compat_ioctl NULL
+#endif
+
+static const struct file_operations dlkms_fops = {
+	.owner = THIS_MODULE,
+	.open = drm_open,
+	.release = drm_release,
+	.unlocked_ioctl = dlkms_ioctl,
+	.compat_ioctl = dlkms_compat_ioctl,
+	.poll = drm_poll,
+	.read = drm_read,
+	.llseek = noop_llseek,
+	.mmap = drm_gem_mmap,
+	DLKMS_GEM_FOPS_UNMAPPED_AREA
+	DLKMS_GEM_FOPS_FLAGS
+};
 
 static const struct drm_driver dlkms_drm_driver = {
 	.driver_features = DRIVER_ATOMIC | DRIVER_GEM | DRIVER_MODESET,
@@ -77,9 +124,11 @@ static const struct drm_driver dlkms_drm_driver = {
 	DLKMS_FBDEV_DRIVER_OPS
 };
 
+/* the first action registered, so the last one run: the device is gone */
 static void dlkms_srcu_fini(struct drm_device *drm, void *unused)
 {
 	cleanup_srcu_struct(&to_dlkms(drm)->hw_srcu);
+	drm_info(drm, "released: the last user of the device is gone\n");
 }
 
 static void dlkms_dmadev_put(struct drm_device *drm, void *unused)
@@ -148,19 +197,42 @@ err_usb:
 	return ret;
 }
 
+/*
+ * The yank. The hardware goes now: no section touches the device after
+ * synchronize_srcu(), the URBs are killed and freed, and the interface is
+ * released when this returns. The DRM device stays for whoever holds it,
+ * as the hot-unplug uAPI asks: connectors read disconnected, commits keep
+ * succeeding on the last state and their events keep coming from the
+ * software vblank, mmaps and dma-bufs stay valid, and the state goes with
+ * the last reference (drmm).
+ *
+ * So this is not drm_dev_unplug(), after which the core fails every ioctl
+ * with ENODEV, and there is no drm_atomic_helper_shutdown(): commits that
+ * worked before the yank must keep working. drm_dev_unregister() removes
+ * the card node and unregisters the connectors; dlkms_mode_config's
+ * atomic_check lets commits route them all the same.
+ */
 static void dlkms_usb_disconnect(struct usb_interface *intf)
 {
 	struct dlkms_device *dl = usb_get_intfdata(intf);
 	struct drm_device *drm = &dl->drm;
 
-	drm_info(drm, "adapter unplugged\n");
 	WRITE_ONCE(dl->gone, true);
 	wake_up_all(&dl->urb_wait);
 	synchronize_srcu(&dl->hw_srcu);
 	dlkms_usb_stop(dl);
+	usb_set_intfdata(intf, NULL);
+	drm_info(drm, "adapter unplugged; its DRM device lives on until the last user closes it\n");
+
+	/* tell userspace while the card's node is still there to say it on */
+	drm_kms_helper_poll_disable(drm);
+	mutex_lock(&drm->mode_config.mutex);
+	dl->connector.status = connector_status_disconnected;
+	dl->connector.epoch_counter++;
+	mutex_unlock(&drm->mode_config.mutex);
+	drm_kms_helper_hotplug_event(drm);
 
 	drm_dev_unregister(drm);
-	drm_atomic_helper_shutdown(drm);
 }
 
 /*

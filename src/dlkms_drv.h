@@ -28,6 +28,9 @@
 #define DRIVER_DESC	"DisplayLink DL-1x0/DL-1x5 USB display adapters"
 
 #define DLKMS_CURSOR_SIZE	64
+/* the largest mode: the 16-bit plane's lines must fit the device's memory */
+#define DLKMS_MAX_WIDTH		2048
+#define DLKMS_MAX_HEIGHT	2048
 
 /* Module parameters (dlkms_drv.c) */
 extern unsigned int dlkms_bpp;
@@ -171,6 +174,8 @@ void dlkms_render_commit(struct dlkms_device *dl, struct dlkms_atomic_state *sta
 
 /* dlkms_modeset.c */
 int dlkms_modeset_init(struct dlkms_device *dl);
+enum drm_mode_status dlkms_mode_valid(struct dlkms_device *dl,
+				      const struct drm_display_mode *mode);
 
 /* dlkms_debugfs.c */
 void dlkms_debugfs_init(struct drm_minor *minor);

@@ -21,12 +21,20 @@
 #define DLKMS_MIN_WIDTH		640
 #define DLKMS_MIN_HEIGHT	480
 
-static enum drm_mode_status dlkms_mode_config_mode_valid(struct drm_device *drm,
-							 const struct drm_display_mode *mode)
+/*
+ * What the adapter can scan out. Used for probed modes and, through the
+ * CRTC's mode_valid, for every mode userspace commits.
+ */
+enum drm_mode_status dlkms_mode_valid(struct dlkms_device *dl,
+				      const struct drm_display_mode *mode)
 {
-	struct dlkms_device *dl = to_dlkms(drm);
-
 	if (mode->hdisplay < DLKMS_MIN_WIDTH || mode->vdisplay < DLKMS_MIN_HEIGHT)
+		return MODE_BAD;
+	if (mode->hdisplay > DLKMS_MAX_WIDTH || mode->vdisplay > DLKMS_MAX_HEIGHT)
+		return MODE_BAD;
+	/* the timing registers are 16 bits; a frame must end */
+	if (mode->htotal > 0xffff || mode->vtotal > 0xffff || mode->vscan > 1 ||
+	    !mode->clock || !mode->htotal || !mode->vtotal)
 		return MODE_BAD;
 	if ((u32)mode->hdisplay * mode->vdisplay > dl->pixel_limit)
 		return MODE_MEM;
@@ -39,6 +47,12 @@ static enum drm_mode_status dlkms_mode_config_mode_valid(struct drm_device *drm,
 	return MODE_OK;
 }
 
+static enum drm_mode_status dlkms_mode_config_mode_valid(struct drm_device *drm,
+							 const struct drm_display_mode *mode)
+{
+	return dlkms_mode_valid(to_dlkms(drm), mode);
+}
+
 static int dlkms_mode_config_atomic_check(struct drm_device *drm,
 					  struct dlkms_atomic_state *state)
 {
@@ -47,6 +61,16 @@ static int dlkms_mode_config_atomic_check(struct drm_device *drm,
 	ret = dlkms_planes_atomic_check(to_dlkms(drm), state);
 	if (ret)
 		return ret;
+	/*
+	 * Once the adapter is gone its connector is unregistered, and the
+	 * helpers refuse commits that route an unregistered connector to an
+	 * active CRTC -- unless the state is a duplicate, which they let
+	 * through as a restore of what was. After a yank every commit is that:
+	 * userspace restating or changing a state nothing displays any more,
+	 * which the hot-unplug uAPI wants to succeed.
+	 */
+	if (!dlkms_hw_present(to_dlkms(drm)))
+		state->duplicated = true;
 	return drm_atomic_helper_check(drm, state);
 }
 
@@ -58,12 +82,41 @@ static const struct drm_mode_config_funcs dlkms_mode_config_funcs = {
 };
 
 /*
- * Enable before planes: the mode registers go out before the pixels, and
- * the vblank runs when the flush arms the commit's event.
+ * The helpers' commit tail with two changes. Enable before planes: the
+ * mode registers go out before the pixels, and the vblank runs when the
+ * flush arms the commit's event. And wait for the commit's own events
+ * (flip_done, up to seconds) rather than for the vblank counter to move
+ * within 100 ms: the vblank is a timer, and a busy machine may run it late.
+ * Every CRTC in the commit is flushed, active or not, so its event is sent.
  */
+static void dlkms_atomic_commit_tail(struct dlkms_atomic_state *state)
+{
+	struct drm_device *drm = state->dev;
+
+	drm_atomic_helper_commit_modeset_disables(drm, state);
+	drm_atomic_helper_commit_modeset_enables(drm, state);
+	drm_atomic_helper_commit_planes(drm, state, 0);
+	drm_atomic_helper_fake_vblank(state);
+	drm_atomic_helper_commit_hw_done(state);
+	drm_atomic_helper_wait_for_flip_done(drm, state);
+	drm_atomic_helper_cleanup_planes(drm, state);
+}
+
 static const struct drm_mode_config_helper_funcs dlkms_mode_config_helper_funcs = {
-	.atomic_commit_tail = drm_atomic_helper_commit_tail_rpm,
+	.atomic_commit_tail = dlkms_atomic_commit_tail,
 };
+
+/*
+ * The last user is gone. After a yank nothing shut the CRTC down (commits
+ * are faked on the last state until then), so its vblank may still be on.
+ */
+static void dlkms_vblank_fini(struct drm_device *drm, void *unused)
+{
+	struct dlkms_device *dl = to_dlkms(drm);
+
+	if (dl->crtc.state && dl->crtc.state->active)
+		drm_crtc_vblank_off(&dl->crtc);
+}
 
 static void dlkms_poll_fini(struct drm_device *drm, void *unused)
 {
@@ -84,8 +137,9 @@ int dlkms_modeset_init(struct dlkms_device *dl)
 	 */
 	drm->mode_config.min_width = 1;
 	drm->mode_config.min_height = 1;
-	drm->mode_config.max_width = 2048;
-	drm->mode_config.max_height = 2048;
+	/* framebuffers may be larger than the largest mode, and are panned */
+	drm->mode_config.max_width = 4096;
+	drm->mode_config.max_height = 4096;
 	drm->mode_config.preferred_depth = 24;
 	drm->mode_config.funcs = &dlkms_mode_config_funcs;
 	drm->mode_config.helper_private = &dlkms_mode_config_helper_funcs;
@@ -104,6 +158,10 @@ int dlkms_modeset_init(struct dlkms_device *dl)
 		return ret;
 
 	ret = drm_vblank_init(drm, 1);
+	if (ret)
+		return ret;
+	/* runs before the vblank's own release, which wants it off */
+	ret = drmm_add_action_or_reset(drm, dlkms_vblank_fini, NULL);
 	if (ret)
 		return ret;
 	drm_mode_config_reset(drm);

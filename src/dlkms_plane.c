@@ -41,11 +41,14 @@ static int dlkms_primary_plane_helper_atomic_check(struct drm_plane *plane,
 	if (new_state->crtc)
 		crtc_state = drm_atomic_get_new_crtc_state(state, new_state->crtc);
 
-	/* the device scans out one full-screen plane: no scaling, no offset */
+	/*
+	 * The device scans out one full-screen plane: no scaling, no offset.
+	 * A plane may keep its framebuffer while its CRTC is off.
+	 */
 	return drm_atomic_helper_check_plane_state(new_state, crtc_state,
 						   DRM_PLANE_NO_SCALING,
 						   DRM_PLANE_NO_SCALING,
-						   false, false);
+						   false, true);
 }
 
 static int dlkms_cursor_plane_helper_atomic_check(struct drm_plane *plane,
@@ -92,7 +95,15 @@ static const struct drm_plane_helper_funcs dlkms_cursor_plane_helper_funcs = {
 	.atomic_update = dlkms_plane_helper_atomic_update,
 };
 
+/* CPU-read shmem buffers: linear only */
+static bool dlkms_plane_format_mod_supported(struct drm_plane *plane, u32 format,
+					     u64 modifier)
+{
+	return modifier == DRM_FORMAT_MOD_LINEAR;
+}
+
 static const struct drm_plane_funcs dlkms_plane_funcs = {
+	.format_mod_supported = dlkms_plane_format_mod_supported,
 	.update_plane = drm_atomic_helper_update_plane,
 	.disable_plane = drm_atomic_helper_disable_plane,
 	.destroy = drm_plane_cleanup,

@@ -448,7 +448,7 @@ static void dlkms_render_fini(struct drm_device *drm, void *unused)
 int dlkms_render_init(struct dlkms_device *dl)
 {
 	struct drm_device *drm = &dl->drm;
-	unsigned int w = drm->mode_config.max_width;
+	unsigned int w = DLKMS_MAX_WIDTH;
 
 	dl->line32 = drmm_kcalloc(drm, w, sizeof(*dl->line32), GFP_KERNEL);
 	dl->line16 = drmm_kcalloc(drm, w, sizeof(*dl->line16), GFP_KERNEL);

@@ -1,0 +1,184 @@
+#!/bin/bash
+# IGT's generic KMS tests against dlkms: every subtest in
+# tests/igt/dlkms.testlist runs (one process per IGT binary, the subtests
+# given with --run-subtest), and each one's result must equal its line in
+# tests/igt/dlkms.expected. A mismatch in either direction fails the suite:
+# an expected pass that fails, and an expected skip/fail that now passes
+# (then the list needs updating). Kernel warnings fail the run (the rig).
+# An expected line may differ per kernel: "igt@b@s pass 6.1=fail  # why".
+#   dlkms-igt.sh [TESTLIST [EXPECTED]]   other lists, e.g. to show a wrong
+#                                        expected line makes the suite fail
+. tests/suites/lib.sh
+TESTLIST=${1:-tests/igt/dlkms.testlist}
+EXPECTED=${2:-tests/igt/dlkms.expected}
+IGT=${IGT_DIR:-/usr/libexec/igt-gpu-tools}
+# the emulated monitor; see tests/igt/README.md for why this one
+MON=dvi1080
+SIZE=1920x1080
+# per-binary wall-clock limit; a binary that overruns leaves its
+# remaining subtests "notrun", which never matches an expected result
+BIN_TIMEOUT=150
+RES=$OUT/igt
+NBAD=0
+bad() { printf 'FAIL: %s\n' "$*"; NBAD=$((NBAD + 1)); }
+
+[ -x "$IGT/kms_getfb" ] || fail "no IGT tests in $IGT (igt-gpu-tools-tests)"
+[ -f "$TESTLIST" ] || fail "no testlist $TESTLIST"
+[ -f "$EXPECTED" ] || fail "no expected results $EXPECTED"
+
+# --- the lists: both must name the same subtests, reasons for non-passes ---
+declare -A want why got secs
+order=()
+while read -r name _; do
+	case "$name" in '' | '#'*) continue ;; esac
+	[[ "$name" =~ ^igt@[a-z0-9_]+@[A-Za-z0-9_-]+$ ]] || fail "testlist: bad line '$name'"
+	order+=("$name")
+done <"$TESTLIST"
+[ "${#order[@]}" -gt 0 ] || fail "testlist $TESTLIST is empty"
+while IFS= read -r line; do
+	case "$line" in '' | '#'*) continue ;; esac
+	# RESULT may be followed by KERNEL=RESULT overrides, e.g. "pass 6.1=fail"
+	read -r name res more <<<"${line%%#*}"
+	for kv in $more; do
+		[[ "$kv" =~ ^(6\.1|6\.12|7\.2)=(pass|skip|fail)$ ]] || fail "expected: bad '$kv' in '$line'"
+		[ "${kv%%=*}" != "${DLKMS_KVER:-}" ] || res=${kv#*=}
+	done
+	case "$res" in pass | skip | fail) ;; *) fail "expected: bad result in '$line'" ;; esac
+	reason=
+	[[ "$line" == *'#'* ]] && reason=${line#*#}
+	reason=${reason# }
+	if [ -z "$reason" ] && { [ "$res" != pass ] || [ -n "$more" ]; }; then
+		fail "expected: $name is not a plain pass but has no reason"
+	fi
+	[ -z "${want[$name]:-}" ] || fail "expected: $name listed twice"
+	want[$name]=$res
+	why[$name]=$reason
+done <"$EXPECTED"
+for name in "${order[@]}"; do
+	[ -n "${want[$name]:-}" ] || fail "$name is in the testlist but not in $EXPECTED"
+done
+declare -A inlist
+for name in "${order[@]}"; do inlist[$name]=1; done
+for name in "${!want[@]}"; do
+	[ -n "${inlist[$name]:-}" ] || fail "$name is in $EXPECTED but not in the testlist"
+done
+ok "${#order[@]} subtests listed, each with an expected result"
+
+# --- the device ---
+forbid_module udl
+load_dlkms
+start_emu "$MON"
+wait_usb_bound dlkms 30 || fail "dlkms did not bind the emulated adapter"
+card=$(wait_card dlkms 30) || fail "no dlkms card"
+wait_mode "$SIZE" 60 || fail "emulator did not decode $SIZE from dlkms"
+# a blinking fbcon cursor would redraw into the tests' frames
+echo 0 >/sys/class/graphics/fbcon/cursor_blink 2>/dev/null
+ok "dlkms bound, $card, $MON at $SIZE"
+
+# Select the card by driver name and by node (never by card order): the
+# forced driver makes IGT skip any device whose DRM driver is not dlkms.
+export IGT_FORCE_DRIVER=dlkms
+export IGT_DEVICE=drm:$card
+mkdir -p "$RES"
+say "$($IGT/kms_getfb --version 2>/dev/null | head -n 1)"
+
+# --- run: one process per binary, its subtests in one --run-subtest list ---
+bins=()
+declare -A subs
+for name in "${order[@]}"; do
+	IFS=@ read -r _ bin sub <<<"$name"
+	[ -n "${subs[$bin]:-}" ] || bins+=("$bin")
+	subs[$bin]+="${subs[$bin]:+,}$sub"
+done
+
+# igt_reasons BIN <LOG: "igt@BIN@SUB result  # why" for every subtest in an
+# IGT log, why being IGT's own words: for a skip the last requirement it
+# printed (a group fixture's applies to all subtests of the group), for a
+# fail the first failed assertion and its message. The suite writes these
+# to $RES/dlkms.actual, in the format of dlkms.expected.
+igt_reasons() {
+	awk -v bin="$1" '
+	function keep(s) { return s !~ /^(Subtest|Dynamic subtest|Starting|Last errno|Test requirement|No dynamic|\*\*\*\*|Stack trace|  #|\[)/ }
+	# the line after a requirement may say more about it
+	pend { pend = 0; if (keep($0)) { req = req " (" $0 ")"; next } }
+	# the CRITICAL line after a failed assertion says what was seen
+	fpend && /CRITICAL: (Last errno|Test assertion)/ { next }
+	fpend { fpend = 0; if ($0 ~ /CRITICAL: /) { m = $0; sub(/.*CRITICAL: /, "", m); fail = fail ": " m; next } }
+	/^Starting subtest: / { req = ""; fail = ""; next }
+	/^Test requirement: / { req = substr($0, 19); pend = 1; next }
+	/^No dynamic tests executed/ { if (req == "") req = "no dynamic subtest ran"; next }
+	/CRITICAL: Failed assertion: / && fail == "" {
+		fail = $0; sub(/.*CRITICAL: Failed assertion: /, "", fail); fpend = 1; next
+	}
+	/^Subtest [^ ]*: [A-Z]+ \(/ {
+		name = $2; sub(/:$/, "", name); res = tolower($3)
+		if (res == "success") { print "igt@" bin "@" name " pass"; next }
+		why = (res == "skip") ? req : fail
+		gsub(/#/, "", why)
+		printf "igt@%s@%s %s  # %s\n", bin, name, res, (why == "" ? "(IGT gave no message)" : why)
+	}'
+}
+
+: >"$RES/dlkms.actual"
+t_all=$SECONDS
+for bin in "${bins[@]}"; do
+	[ -x "$IGT/$bin" ] || fail "no IGT binary $IGT/$bin"
+	log=$RES/$bin.log
+	t0=$SECONDS
+	kmsg0=$(dmesg | wc -l)
+	timeout -k 10 "$BIN_TIMEOUT" stdbuf -oL -eL "$IGT/$bin" --run-subtest "${subs[$bin]}" \
+		>"$log" 2>&1 </dev/null
+	rc=$?
+	# this binary's kernel log, for classifying its fails (the log is not
+	# cleared: the rig scans all of it for warnings)
+	dmesg | tail -n +"$((kmsg0 + 1))" >"$RES/$bin.dmesg"
+	[ "$rc" != 124 ] && [ "$rc" != 137 ] || say "# $bin timed out after ${BIN_TIMEOUT}s"
+	# the run must have opened our card, not some other device
+	opened=$(sed -n 's/^Opened device: //p' "$log" | head -n 1)
+	[ "$opened" = "$card" ] || bad "$bin opened '${opened:-nothing}', not $card"
+	igt_reasons "$bin" <"$log" >>"$RES/dlkms.actual"
+	while read -r sub res t; do
+		case "$res" in
+		SUCCESS) res=pass ;;
+		SKIP) res=skip ;;
+		FAIL) res=fail ;;
+		*) res=$(tr 'A-Z' 'a-z' <<<"$res") ;;	# crash, timeout, ...
+		esac
+		got[igt@$bin@$sub]=$res
+		secs[igt@$bin@$sub]=$t
+	done < <(sed -n 's/^Subtest \([^:]*\): \([A-Z]*\) (\([0-9.]*\)s)$/\1 \2 \3/p' "$log")
+	say "# $bin: rc=$rc, $((SECONDS - t0)) s"
+done
+
+# --- compare ---
+declare -A n_pass n_skip n_fail n_other
+for name in "${order[@]}"; do
+	IFS=@ read -r _ bin _ <<<"$name"
+	r=${got[$name]:-notrun}
+	case "$r" in
+	pass) n_pass[$bin]=$((${n_pass[$bin]:-0} + 1)) ;;
+	skip) n_skip[$bin]=$((${n_skip[$bin]:-0} + 1)) ;;
+	fail) n_fail[$bin]=$((${n_fail[$bin]:-0} + 1)) ;;
+	*) n_other[$bin]=$((${n_other[$bin]:-0} + 1)) ;;
+	esac
+	if [ "$r" = "${want[$name]}" ]; then
+		ok "$name $r (${secs[$name]:-?} s)${why[$name]:+  # ${why[$name]}}"
+	elif [ "${want[$name]}" != pass ] && [ "$r" = pass ]; then
+		bad "$name passes now, expected ${want[$name]} (${why[$name]}): update $EXPECTED"
+	else
+		bad "$name: expected ${want[$name]}, got $r (see $bin.log)"
+	fi
+done
+say "# per binary (kernel $DLKMS_KVER, $MON): pass / skip / fail / other"
+for bin in "${bins[@]}"; do
+	printf '#   %-20s %3d %3d %3d %3d\n' "$bin" "${n_pass[$bin]:-0}" "${n_skip[$bin]:-0}" \
+		"${n_fail[$bin]:-0}" "${n_other[$bin]:-0}"
+done
+say "# IGT wall time $((SECONDS - t_all)) s"
+
+stop_emu
+for i in $(seq 1 50); do card_of dlkms >/dev/null || break; sleep 0.1; done
+for i in $(seq 1 50); do [ "$(cat /sys/module/dlkms/refcnt)" = 0 ] && break; sleep 0.1; done
+rmmod dlkms || bad "rmmod dlkms after the IGT run"
+[ "$NBAD" = 0 ] || { say "$NBAD IGT results differ from $EXPECTED"; exit 1; }
+ok "all ${#order[@]} IGT results as expected"

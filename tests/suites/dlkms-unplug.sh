@@ -1,0 +1,200 @@
+#!/bin/bash
+# The DRM hot-unplug contract (uAPI doc, "Device Hot-Unplug") on dlkms:
+# tests/tools/yankcheck yanks the adapter under a master with a mode set, a
+# mapped dumb buffer, an exported dma-buf and a lease, and checks what the
+# doc asks of connectors, commits, events, leases, maps and the old node.
+# Around it, this suite checks the lifetime: the device is released (the
+# "released" log line, once) and the module unloads only after the last fd,
+# mmap or dma-buf is gone -- and not before, while only a mapping or only a
+# dma-buf fd is still held; a replug with an old fd still open is a new card
+# with another minor, pixel-exact. Then the same tool runs on in-tree udl,
+# as information only.
+#   dlkms-unplug.sh [break]   "break" inverts every expectation, of the tool
+#                             and of this suite, to show each check goes
+#                             red (the run must then fail)
+. tests/suites/lib.sh
+BREAK=${1:-}
+NBAD=0
+MON=vga768
+SIZE=1024x768
+RELEASED="released: the last user of the device is gone"
+forbid_module udl
+
+bad() { printf 'FAIL: %s\n' "$*"; NBAD=$((NBAD + 1)); }
+
+# check TRUE|FALSE WHAT: one suite-side assertion; "break" inverts it
+check() {
+	local good=$1
+	shift
+	if [ -n "$BREAK" ]; then
+		[ "$good" = true ] && good=false || good=true
+		set -- "[break] $*"
+	fi
+	if [ "$good" = true ]; then ok "$*"; else bad "$*"; fi
+}
+is() { if [ "$1" = "$2" ]; then echo true; else echo false; fi; }
+
+released() { dmesg | grep -c "$RELEASED"; }
+refcnt() { cat /sys/module/dlkms/refcnt 2>/dev/null || echo none; }
+
+# wait_released N0 WANT: wait until the log has WANT more "released" lines than
+# N0 and nothing holds the module (10 s), then print the count of new lines
+wait_released() {
+	local n0=$1 want=$2 i
+	for i in $(seq 1 100); do
+		[ "$(($(released) - n0))" -ge "$want" ] && [ "$(refcnt)" = 0 ] && break
+		sleep 0.1
+	done
+	sleep 0.3	# a second release line would be a bug: give it time to show
+	echo $(($(released) - n0))
+}
+
+# plug: (re)load dlkms, plug the adapter; CARD is its card once fbcon lit it
+CARD=
+plug() {
+	if [ ! -d /sys/module/dlkms ]; then load_dlkms; fi
+	if [ -z "$EMU_PID" ]; then start_emu "$MON"; else emu replug >/dev/null || fail "replug"; fi
+	wait_usb_bound dlkms 30 || fail "dlkms did not bind the emulated adapter"
+	CARD=$(wait_card dlkms 30) || fail "no dlkms card"
+	wait_mode "$SIZE" 60 >/dev/null || fail "emulator did not decode $SIZE from dlkms"
+}
+
+wait_gone() {
+	local i
+	for i in $(seq 1 100); do [ -e "$1" ] || return 0; sleep 0.1; done
+	return 1
+}
+
+# unload_after WHAT N0 WANT: the device is released WANT times, refcnt 0, rmmod works
+unload_after() {
+	local what=$1 n0=$2 want=$3 n
+	n=$(wait_released "$n0" "$want")
+	check "$(is "$(refcnt)" 0)" "$what: /sys/module/dlkms/refcnt is $(refcnt)"
+	if rmmod dlkms 2>/tmp/rmmod.err; then
+		check true "$what: rmmod dlkms succeeds"
+	else
+		check false "$what: rmmod dlkms: $(cat /tmp/rmmod.err)"
+		dmesg | tail -n 20 | sed 's/^/    /'
+	fi
+	n=$(($(released) - n0))
+	check "$(is "$n" "$want")" "$what: \"released\" logged $n time(s), want $want"
+}
+
+modprobe vgem || fail "modprobe vgem"
+echo 0 >/sys/class/graphics/fbcon/cursor_blink 2>/dev/null
+
+# 1-5, 8: the tool, from a master fd with everything the doc talks about
+plug
+card=$CARD
+ok "dlkms bound, $card ($MON), fbcon lit $SIZE"
+n0=$(released)
+timeout 120 "$TOOLS/yankcheck" --driver dlkms ${BREAK:+--break} >/tmp/yank1.log 2>&1
+rc=$?
+cat /tmp/yank1.log
+cp /tmp/yank1.log "$OUT/"
+[ "$rc" = 0 ] || bad "yankcheck: exit $rc, $(grep -c '^not ok' /tmp/yank1.log) checks failed"
+wait_gone "$card" || bad "$card still there after yankcheck's yank"
+# 6: everything closed, the device goes and so does the module
+unload_after "after yankcheck closed everything" "$n0" 1
+
+# 6, converse: only a mapping (fds closed) or only the dma-buf fd is held
+hold_phase() {
+	local kind=$1 hp n0 card i rc
+	plug
+	card=$CARD
+	n0=$(released)
+	rm -f /tmp/hold.fifo
+	mkfifo /tmp/hold.fifo
+	"$TOOLS/yankcheck" --driver dlkms --hold "$kind" ${BREAK:+--break} \
+		</tmp/hold.fifo >/tmp/hold-"$kind".log 2>&1 &
+	hp=$!
+	exec 7>/tmp/hold.fifo
+	for i in $(seq 1 100); do grep -q '^held' /tmp/hold-"$kind".log && break; sleep 0.1; done
+	grep -q '^held' /tmp/hold-"$kind".log || { cat /tmp/hold-"$kind".log; fail "hold $kind"; }
+	say "# $(grep "^held" /tmp/hold-"$kind".log)"
+	emu yank >/dev/null || fail "yank"
+	wait_gone "$card" || bad "$card still there 10 s after the yank"
+	sleep 1
+	check "$(is "$([ "$(refcnt)" != none ] && [ "$(refcnt)" -gt 0 ] && echo held)" held)" \
+		"holding only the $kind: refcnt is $(refcnt) after the yank"
+	if rmmod dlkms 2>/tmp/rmmod.err; then
+		check false "holding only the $kind: rmmod dlkms succeeded"
+		load_dlkms
+	else
+		check true "holding only the $kind: rmmod dlkms refused ($(cat /tmp/rmmod.err))"
+	fi
+	check "$(is "$(($(released) - n0))" 0)" \
+		"holding only the $kind: \"released\" not logged ($(($(released) - n0)) times)"
+	echo go >&7
+	exec 7>&-
+	wait "$hp"
+	rc=$?
+	sed -n '/^held/!p' /tmp/hold-"$kind".log
+	[ "$rc" = 0 ] || bad "yankcheck --hold $kind: exit $rc"
+	unload_after "after the $kind holder let go" "$n0" 1
+}
+hold_phase mmap
+hold_phase dmabuf
+
+# 7: replug while an old fd is open (a non-master holder), the old device
+# yanked by yankcheck --mid-flip with a flip pending
+plug
+card=$CARD
+n0=$(released)
+python3 -c '
+import fcntl, os, signal, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.ioctl(fd, 0x641f)  # DRM_IOCTL_DROP_MASTER: the first opener became master
+print("held %d" % os.minor(os.fstat(fd).st_rdev), flush=True)
+signal.pause()' "$card" >/tmp/holder.out 2>&1 &
+HOLDER=$!
+for i in $(seq 1 100); do grep -q held /tmp/holder.out && break; sleep 0.1; done
+grep -q held /tmp/holder.out || { cat /tmp/holder.out; fail "could not hold $card open"; }
+min1=$(awk '{ print $2 }' /tmp/holder.out)
+say "# background process $HOLDER holds $card (minor $min1) open"
+timeout 120 "$TOOLS/yankcheck" --driver dlkms --mid-flip ${BREAK:+--break} >/tmp/yank2.log 2>&1
+rc=$?
+sed 's/^\(not \)\{0,1\}ok - /&mid-flip run: /' /tmp/yank2.log
+cp /tmp/yank2.log "$OUT/"
+[ "$rc" = 0 ] || bad "yankcheck --mid-flip: exit $rc, $(grep -c '^not ok' /tmp/yank2.log) checks failed"
+wait_gone "$card" || bad "$card still there after yankcheck's yank"
+emu replug >/dev/null || fail "replug"
+wait_usb_bound dlkms 30 || fail "dlkms did not bind the replugged adapter"
+card2=$(wait_card dlkms 30) || fail "no dlkms card after the replug"
+min2=$((16#$(stat -c %T "$card2")))
+check "$(is "$([ "$min2" != "$min1" ] && echo new)" new)" \
+	"replug with the old fd open: new card $card2 has minor $min2, the old one had $min1"
+wait_mode "$SIZE" 60 >/dev/null || bad "emulator did not decode $SIZE after the replug"
+if "$TOOLS/dlpattern" --driver dlkms --png "$OUT/unplug-replug" >/tmp/dlpattern.log 2>&1; then
+	check true "dlpattern on the replugged $card2 is pixel-exact ($(grep -c '^ok' /tmp/dlpattern.log) steps)"
+else
+	cat /tmp/dlpattern.log
+	check false "dlpattern on the replugged $card2"
+fi
+check "$(is "$(($(released) - n0))" 0)" \
+	"old device not released while the holder has its fd ($(($(released) - n0)) releases)"
+kill "$HOLDER"
+wait "$HOLDER" 2>/dev/null
+stop_emu
+unload_after "after the holder closed and the new card was unplugged" "$n0" 2
+
+# udl, as information: it unplugs with drm_dev_unplug, so ENODEV everywhere
+sed -i '/^install udl /d' /etc/modprobe.d/dlkms-suite.conf
+modprobe udl || fail "modprobe udl"
+start_emu "$MON"
+if wait_usb_bound udl 30 && ucard=$(wait_card udl 30) && wait_mode "$SIZE" 60 >/dev/null; then
+	say "# udl: bound, $ucard"
+	timeout 120 "$TOOLS/yankcheck" --driver udl >/tmp/yank-udl.log 2>&1
+	say "# udl: yankcheck exit $? (information only)"
+	sed 's/^/# udl: /' /tmp/yank-udl.log
+	cp /tmp/yank-udl.log "$OUT/"
+else
+	say "# udl: did not bind / light $SIZE (information only)"
+fi
+stop_emu
+
+if [ "$NBAD" != 0 ]; then
+	say "$NBAD checks failed"
+	exit 1
+fi
+ok "hot-unplug contract: all checks passed"
