@@ -90,8 +90,8 @@ if [[ " $DRIVERS " == *" udl "* ]]; then
 	bench_on udl dvi1080 1920x1080
 fi
 
-# One row per workload and resolution, dlkms beside udl for every figure.
-awk -v kver="${DLKMS_KVER:-?}" -v krel="${DLKMS_KRELEASE:-?}" '
+# the value of key K in a "result k=v k=v ..." line, "-" where it is missing
+KV_AWK='
 function kv(line, k,   n, i, a, b) {
 	n = split(line, a, " ")
 	for (i = 1; i <= n; i++) {
@@ -101,6 +101,10 @@ function kv(line, k,   n, i, a, b) {
 	}
 	return "-"
 }
+'
+
+# One row per workload and resolution, dlkms beside udl for every figure.
+awk -v kver="${DLKMS_KVER:-?}" -v krel="${DLKMS_KRELEASE:-?}" "$KV_AWK"'
 {
 	key = kv($0, "workload") " " kv($0, "mode")
 	d = kv($0, "driver")
@@ -142,16 +146,7 @@ END {
 				"", "", v(nod, k, "dlkms", "%s"), v(nod, k, "udl", "%s")
 	}
 }' "$RES" >/tmp/table.txt
-awk '
-function kv(line, k,   n, i, a, b) {
-	n = split(line, a, " ")
-	for (i = 1; i <= n; i++) {
-		split(a[i], b, "=")
-		if (b[1] == k)
-			return b[2]
-	}
-	return ""
-}
+awk "$KV_AWK"'
 {
 	key = kv($0, "workload") " " kv($0, "mode")
 	d = kv($0, "driver")
