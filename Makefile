@@ -6,6 +6,7 @@
 # make check           every test suite on Debian 6.1, 6.12 and 7.2
 # make lint            checkpatch.pl over src/ and include/
 # make bench           dlkms vs in-tree udl figures (KERNEL=7.2 default)
+# make soak            2000 random yank/replug cycles per kernel (CYCLES=, KERNELS=)
 #
 # The kernel build itself reads Kbuild.
 
@@ -36,4 +37,7 @@ lint:
 bench:
 	tests/bench/run $(if $(KERNEL),--kernel $(KERNEL))
 
-.PHONY: all modules modules_install clean check demo lint bench
+soak:
+	tests/rig/soak $(if $(KERNELS),--kernels "$(KERNELS)") $(if $(CYCLES),--cycles $(CYCLES))
+
+.PHONY: all modules modules_install clean check demo lint bench soak

@@ -178,6 +178,82 @@ wait "$HOLDER" 2>/dev/null
 stop_emu
 unload_after "after the holder closed and the new card was unplugged" "$n0" 2
 
+# 9: the yank of a physical rig with per-port switching hubs: tests/tools/
+# hubport switches the power of the adapter's hub port (USB 2.0 11.24.2
+# PORT_POWER, here on dummy_hcd's root hub) and yankcheck runs that instead
+# of the emulator's yank. dummy_hcd disconnects the gadget at power-off, but
+# its root hub then reads wPortStatus 0 with no change bit, so the host side
+# only learns of it at power-on: C_CONNECTION, the hub driver disconnects
+# the old device (the yank yankcheck waits for) and enumerates the adapter
+# anew while yankcheck still holds the old card -- so the new one must get
+# another minor. Between off and on the adapter is dark for a second with
+# the driver's URBs failing, as on a real rig before the hub reports.
+stat_of() { sed -n 's/.*wPortStatus \(0x[0-9a-f]*\).*/\1/p' "$1"; }
+emu_stat() { emu stats | awk -v k="$1" '$1 == k { print $2 }'; }
+plug
+card=$CARD
+min1=$((16#$(stat -c %T "$card")))
+n0=$(released)
+"$TOOLS/hubport" find 17e9 >/tmp/hub-find.log || fail "hubport find 17e9"
+"$TOOLS/hubport" status 17e9 >/tmp/hub-before.log || fail "hubport status 17e9"
+say "# hub port of the adapter: $(cat /tmp/hub-find.log); $(cat /tmp/hub-before.log)"
+st=$(stat_of /tmp/hub-before.log)
+check "$(is $((st & 0x0103)) $((0x0103)))" \
+	"hub port before the power-off: power, connection and enable set (wPortStatus $st)"
+disc0=$(emu_stat disconnects)
+conn0=$(emu_stat connects)
+cat >/tmp/hub-yank.sh <<EOS
+"$TOOLS/hubport" off 17e9 >/tmp/hub-off.log 2>&1 || exit 1
+sleep 1
+"$TOOLS/hubport" status 17e9 >/tmp/hub-dark.log 2>&1
+if [ -e "$card" ]; then echo present; else echo gone; fi >/tmp/hub-dark.card
+"$EMU" ctl --socket "$EMU_SOCK" stats >/tmp/hub-dark.stats 2>&1
+"$TOOLS/hubport" on 17e9 >/tmp/hub-on.log 2>&1
+EOS
+timeout 120 "$TOOLS/yankcheck" --driver dlkms --yank-cmd "sh /tmp/hub-yank.sh" \
+	${BREAK:+--break} >/tmp/yank-hub.log 2>&1
+rc=$?
+sed 's/^\(not \)\{0,1\}ok - /&hub-port run: /' /tmp/yank-hub.log
+cp /tmp/yank-hub.log /tmp/hub-*.log "$OUT/"
+[ "$rc" = 0 ] || bad "yankcheck --yank-cmd (hub port): exit $rc, $(grep -c '^not ok' /tmp/yank-hub.log) checks failed"
+say "# $(cat /tmp/hub-off.log)"
+st=$(stat_of /tmp/hub-dark.log)
+check "$(is "$([ -n "$st" ] && echo $((st & 0x0101)))" 0)" \
+	"hub port dark: power and connection clear 1 s after the power-off (wPortStatus ${st:-unread})"
+d=$(($(awk '$1 == "disconnects" { print $2 }' /tmp/hub-dark.stats) - disc0))
+check "$(is "$d" 1)" "hub port dark: the emulator saw $d disconnect(s), want 1"
+say "# hub port dark: the old card was $(cat /tmp/hub-dark.card) (dummy_hcd's root hub reports no change at power-off)"
+say "# $(cat /tmp/hub-on.log)"
+wait_gone "$card" || bad "$card still there after the hub port power cycle"
+if wait_usb_bound dlkms 30 && card2=$(wait_card dlkms 30); then
+	min2=$((16#$(stat -c %T "$card2")))
+	check "$(is "$([ "$min2" != "$min1" ] && echo new)" new)" \
+		"hub port power-on: new card $card2 has minor $min2, the old one had $min1"
+else
+	card2=none
+	check false "hub port power-on: dlkms bound the adapter again with a card"
+fi
+"$TOOLS/hubport" status 17e9 >/tmp/hub-after.log 2>&1
+st=$(stat_of /tmp/hub-after.log)
+check "$(is "$([ -n "$st" ] && echo $((st & 0x0103)))" $((0x0103)))" \
+	"hub port after the power-on: power, connection and enable set (wPortStatus ${st:-unread})"
+c=$(($(emu_stat connects) - conn0))
+check "$(is "$c" 1)" "hub port power-on: the emulator was configured $c time(s) again, want 1"
+wait_mode "$SIZE" 60 >/dev/null || bad "emulator did not decode $SIZE after the hub port power-on"
+if "$TOOLS/dlpattern" --driver dlkms --png "$OUT/unplug-hubport" >/tmp/dlpattern.log 2>&1; then
+	check true "dlpattern on $card2 after the hub port power-on is pixel-exact ($(grep -c '^ok' /tmp/dlpattern.log) steps)"
+else
+	cat /tmp/dlpattern.log
+	check false "dlpattern on $card2 after the hub port power-on"
+fi
+# the new card keeps the module busy, so not wait_released: only the log
+for i in $(seq 1 50); do [ "$(($(released) - n0))" -ge 1 ] && break; sleep 0.1; done
+sleep 0.3
+n=$(($(released) - n0))
+check "$(is "$n" 1)" "hub port: the old device released once yankcheck closed it ($n times), the new one lives"
+stop_emu
+unload_after "after the hub port yank and the new card was unplugged" "$n0" 2
+
 # udl, as information: it unplugs with drm_dev_unplug, so ENODEV everywhere
 sed -i '/^install udl /d' /etc/modprobe.d/dlkms-suite.conf
 modprobe udl || fail "modprobe udl"

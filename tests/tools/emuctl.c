@@ -2,7 +2,6 @@
 /* The emulator's control socket client and card lookup of the guest tools. */
 #define _GNU_SOURCE	/* program_invocation_short_name */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +9,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <xf86drm.h>
-
 #include "emuctl.h"
+#include "kmsutil.h"
 
 const char *emu_socket = "/run/dlemu.sock";
 
@@ -50,26 +48,13 @@ int emu(const char *req, char *body, size_t blen)
 int open_card(const char *driver)
 {
 	char path[64];
-	int i, fd;
+	int fd = kms_open_driver(driver, path, sizeof(path));
 
-	/* card numbers follow probe order, which differs between kernels */
-	for (i = 0; i < 16; i++) {
-		drmVersionPtr v;
-
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		v = drmGetVersion(fd);
-		if (v && !strcmp(v->name, driver)) {
-			drmFreeVersion(v);
-			printf("# %s is %s\n", path, driver);
-			return fd;
-		}
-		if (v)
-			drmFreeVersion(v);
-		close(fd);
+	if (fd < 0) {
+		fprintf(stderr, "%s: no card with driver %s\n", program_invocation_short_name,
+			driver);
+		exit(1);
 	}
-	fprintf(stderr, "%s: no card with driver %s\n", program_invocation_short_name, driver);
-	exit(1);
+	printf("# %s is %s\n", path, driver);
+	return fd;
 }

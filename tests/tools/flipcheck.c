@@ -36,6 +36,7 @@
 #include <xf86drmMode.h>
 
 #include "emuctl.h"
+#include "kmsutil.h"
 
 static int fd, failed, broken;
 static uint32_t crtc_id, conn_id, plane_id;
@@ -223,17 +224,8 @@ static void test_flip(struct buf *b, int n)
 
 static uint32_t prop_id(uint32_t obj, uint32_t type, const char *name)
 {
-	drmModeObjectPropertiesPtr props = drmModeObjectGetProperties(fd, obj, type);
-	uint32_t id = 0, i;
+	uint32_t id = kms_prop_id(fd, obj, type, name);
 
-	for (i = 0; props && i < props->count_props && !id; i++) {
-		drmModePropertyPtr p = drmModeGetProperty(fd, props->props[i]);
-
-		if (p && !strcmp(p->name, name))
-			id = p->prop_id;
-		drmModeFreeProperty(p);
-	}
-	drmModeFreeObjectProperties(props);
 	if (!id) {
 		fprintf(stderr, "flipcheck: no property %s on object %u\n", name, obj);
 		exit(1);

@@ -26,9 +26,13 @@
  *     the doc asks ENXIO).
  *
  *   yankcheck [--driver NAME] [--socket PATH] [--count N] [--mid-flip] [--break]
+ *             [--yank-cmd CMD]
  *   yankcheck [--driver NAME] --hold mmap|dmabuf
  *
  * --break inverts every assertion, to show that each can go red.
+ * --yank-cmd runs CMD with sh -c instead of the emulator's "yank" (say a hub
+ * port power switch, tests/tools/hubport); it must exit 0, then the node
+ * must go within 20 s as after the emulator's yank.
  * --hold keeps only a mapping of a dumb buffer (fds closed) or only its
  * dma-buf fd, prints "held", and lets go when a line (or EOF) arrives on
  * stdin, after checking the held thing still reads back without SIGBUS;
@@ -53,6 +57,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,10 +66,13 @@
 #include <xf86drm.h>
 #include <xf86drmMode.h>
 
+#include "kmsutil.h"
+
 static const char *sock_path = "/run/dlemu.sock";
 static const char *driver = "dlkms";
 static int failed, passed, broken, nflips = 60;
 static bool mid_flip;
+static const char *yank_cmd;	/* NULL: yank through the emulator */
 
 static int fd, lfd = -1;	/* master fd, lessee fd */
 static uint32_t crtc_id, conn_id, plane_id, lessee_id;
@@ -276,45 +284,6 @@ static void sigbus_selftest(void)
 	close(m);
 	sigbus_count = 0;
 	note("SIGBUS detector works (a truncated memfd's map was caught)");
-}
-
-static int open_card(const char *name, char *path, size_t plen)
-{
-	int i, f;
-
-	for (i = 0; i < 64; i++) {
-		drmVersionPtr v;
-
-		snprintf(path, plen, "/dev/dri/card%d", i);
-		f = open(path, O_RDWR | O_CLOEXEC);
-		if (f < 0)
-			continue;
-		v = drmGetVersion(f);
-		if (v && !strcmp(v->name, name)) {
-			drmFreeVersion(v);
-			return f;
-		}
-		if (v)
-			drmFreeVersion(v);
-		close(f);
-	}
-	return -1;
-}
-
-static uint32_t prop_id(int f, uint32_t obj, uint32_t type, const char *name)
-{
-	drmModeObjectPropertiesPtr props = drmModeObjectGetProperties(f, obj, type);
-	uint32_t id = 0, i;
-
-	for (i = 0; props && i < props->count_props && !id; i++) {
-		drmModePropertyPtr p = drmModeGetProperty(f, props->props[i]);
-
-		if (p && !strcmp(p->name, name))
-			id = p->prop_id;
-		drmModeFreeProperty(p);
-	}
-	drmModeFreeObjectProperties(props);
-	return id;
 }
 
 struct dumb {
@@ -580,20 +549,20 @@ static struct ids ids;
 
 static void get_ids(int f, struct ids *p)
 {
-	p->conn_crtc = prop_id(f, conn_id, DRM_MODE_OBJECT_CONNECTOR, "CRTC_ID");
-	p->crtc_active = prop_id(f, crtc_id, DRM_MODE_OBJECT_CRTC, "ACTIVE");
-	p->crtc_mode = prop_id(f, crtc_id, DRM_MODE_OBJECT_CRTC, "MODE_ID");
-	p->crtc_fence = prop_id(f, crtc_id, DRM_MODE_OBJECT_CRTC, "OUT_FENCE_PTR");
-	p->fb = prop_id(f, plane_id, DRM_MODE_OBJECT_PLANE, "FB_ID");
-	p->pcrtc = prop_id(f, plane_id, DRM_MODE_OBJECT_PLANE, "CRTC_ID");
-	p->sx = prop_id(f, plane_id, DRM_MODE_OBJECT_PLANE, "SRC_X");
-	p->sy = prop_id(f, plane_id, DRM_MODE_OBJECT_PLANE, "SRC_Y");
-	p->sw = prop_id(f, plane_id, DRM_MODE_OBJECT_PLANE, "SRC_W");
-	p->sh = prop_id(f, plane_id, DRM_MODE_OBJECT_PLANE, "SRC_H");
-	p->cx = prop_id(f, plane_id, DRM_MODE_OBJECT_PLANE, "CRTC_X");
-	p->cy = prop_id(f, plane_id, DRM_MODE_OBJECT_PLANE, "CRTC_Y");
-	p->cw = prop_id(f, plane_id, DRM_MODE_OBJECT_PLANE, "CRTC_W");
-	p->ch = prop_id(f, plane_id, DRM_MODE_OBJECT_PLANE, "CRTC_H");
+	p->conn_crtc = kms_prop_id(f, conn_id, DRM_MODE_OBJECT_CONNECTOR, "CRTC_ID");
+	p->crtc_active = kms_prop_id(f, crtc_id, DRM_MODE_OBJECT_CRTC, "ACTIVE");
+	p->crtc_mode = kms_prop_id(f, crtc_id, DRM_MODE_OBJECT_CRTC, "MODE_ID");
+	p->crtc_fence = kms_prop_id(f, crtc_id, DRM_MODE_OBJECT_CRTC, "OUT_FENCE_PTR");
+	p->fb = kms_prop_id(f, plane_id, DRM_MODE_OBJECT_PLANE, "FB_ID");
+	p->pcrtc = kms_prop_id(f, plane_id, DRM_MODE_OBJECT_PLANE, "CRTC_ID");
+	p->sx = kms_prop_id(f, plane_id, DRM_MODE_OBJECT_PLANE, "SRC_X");
+	p->sy = kms_prop_id(f, plane_id, DRM_MODE_OBJECT_PLANE, "SRC_Y");
+	p->sw = kms_prop_id(f, plane_id, DRM_MODE_OBJECT_PLANE, "SRC_W");
+	p->sh = kms_prop_id(f, plane_id, DRM_MODE_OBJECT_PLANE, "SRC_H");
+	p->cx = kms_prop_id(f, plane_id, DRM_MODE_OBJECT_PLANE, "CRTC_X");
+	p->cy = kms_prop_id(f, plane_id, DRM_MODE_OBJECT_PLANE, "CRTC_Y");
+	p->cw = kms_prop_id(f, plane_id, DRM_MODE_OBJECT_PLANE, "CRTC_W");
+	p->ch = kms_prop_id(f, plane_id, DRM_MODE_OBJECT_PLANE, "CRTC_H");
 }
 
 /*
@@ -784,13 +753,6 @@ static bool node_gone(const char *path, dev_t rdev)
 	return stat(path, &st) && errno == ENOENT && access(sys, F_OK);
 }
 
-static void dmabuf_sync(int f, uint64_t flags)
-{
-	struct dma_buf_sync s = { .flags = flags };
-
-	ioctl(f, DMA_BUF_IOCTL_SYNC, &s);
-}
-
 /* vgem's export of its handle @vh of B must be B's dma-buf and read the same */
 static void vgem_reexport(int vfd, uint32_t vh, int bfd, size_t size)
 {
@@ -813,9 +775,9 @@ static void vgem_reexport(int vfd, uint32_t vh, int bfd, size_t size)
 	if (m == MAP_FAILED) {
 		result(false, "mmap of vgem's export of B: %s", errname(errno));
 	} else {
-		dmabuf_sync(xfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+		kms_dmabuf_sync(xfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
 		bad = cmp_map(m, size, 21, detail, sizeof(detail));
-		dmabuf_sync(xfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+		kms_dmabuf_sync(xfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
 		result(bad == 0, "vgem's export of the imported B reads the same bytes: %s",
 		       detail);
 		munmap(m, size);
@@ -831,7 +793,7 @@ static int hold(const char *what)
 	int f, e = 0, bfd = -1;
 	long bad;
 
-	f = open_card(driver, path, sizeof(path));
+	f = kms_open_driver(driver, path, sizeof(path));
 	if (f < 0)
 		die("no card with driver %s", driver);
 	W = H = 256;
@@ -862,11 +824,11 @@ static int hold(const char *what)
 			result(false, "hold: mmap of the held dma-buf: %s", errname(errno));
 			return 1;
 		}
-		dmabuf_sync(bfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+		kms_dmabuf_sync(bfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
 	}
 	bad = cmp_map(m, d.size, 99, detail, sizeof(detail));
 	if (bfd >= 0)
-		dmabuf_sync(bfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+		kms_dmabuf_sync(bfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
 	result(bad == 0, "hold: the held %s reads back what was written before the yank: %s",
 	       bfd >= 0 ? "dma-buf's new mmap" : "mapping", detail);
 	munmap(m, d.size);
@@ -884,6 +846,7 @@ int main(int argc, char **argv)
 		{ "mid-flip", no_argument, NULL, 'm' },
 		{ "hold", required_argument, NULL, 'H' },
 		{ "break", no_argument, NULL, 'b' },
+		{ "yank-cmd", required_argument, NULL, 'y' },
 		{ }
 	};
 	const char *hold_what = NULL;
@@ -907,9 +870,11 @@ int main(int argc, char **argv)
 		case 'm': mid_flip = true; break;
 		case 'H': hold_what = optarg; break;
 		case 'b': broken = 1; break;
+		case 'y': yank_cmd = optarg; break;
 		default:
 			fprintf(stderr, "usage: yankcheck [--driver NAME] [--socket PATH] "
-				"[--count N] [--mid-flip] [--break] | --hold mmap|dmabuf\n");
+				"[--count N] [--mid-flip] [--break] [--yank-cmd CMD] | "
+				"--hold mmap|dmabuf\n");
 			return 2;
 		}
 	}
@@ -928,7 +893,7 @@ int main(int argc, char **argv)
 	}
 
 	/* ---- before the yank ---- */
-	fd = open_card(driver, path, sizeof(path));
+	fd = kms_open_driver(driver, path, sizeof(path));
 	if (fd < 0)
 		die("no card with driver %s", driver);
 	if (fstat(fd, &st))
@@ -971,7 +936,7 @@ int main(int argc, char **argv)
 		if (p && (p->possible_crtcs & 1)) {
 			drmModeObjectPropertiesPtr pr =
 				drmModeObjectGetProperties(fd, p->plane_id, DRM_MODE_OBJECT_PLANE);
-			uint32_t tid = prop_id(fd, p->plane_id, DRM_MODE_OBJECT_PLANE, "type");
+			uint32_t tid = kms_prop_id(fd, p->plane_id, DRM_MODE_OBJECT_PLANE, "type");
 			uint32_t k;
 
 			for (k = 0; pr && k < pr->count_props; k++)
@@ -1047,8 +1012,15 @@ int main(int argc, char **argv)
 		outstanding = mid_pending;
 	}
 	t0 = now();
-	if (emu("yank"))
+	if (yank_cmd) {
+		fflush(stdout);	/* the command's output goes after ours */
+		r = system(yank_cmd);
+		if (r == -1 || !WIFEXITED(r) || WEXITSTATUS(r))
+			die("yank command '%s' failed (status 0x%x)", yank_cmd, r);
+		note("yank command '%s' done after %.0f ms", yank_cmd, (now() - t0) * 1e3);
+	} else if (emu("yank")) {
 		die("emulator yank");
+	}
 	while (!node_gone(path, st.st_rdev) && now() - t0 < 20)
 		usleep(20000);
 	if (!node_gone(path, st.st_rdev))
@@ -1170,14 +1142,14 @@ int main(int argc, char **argv)
 	if (dmap == MAP_FAILED) {
 		result(false, "mmap of B's dma-buf fd after the yank: %s", errname(errno));
 	} else {
-		dmabuf_sync(bfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+		kms_dmabuf_sync(bfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
 		bad = cmp_map(dmap, B.size, 21, detail, sizeof(detail));
-		dmabuf_sync(bfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+		kms_dmabuf_sync(bfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
 		result(bad == 0, "B's dma-buf mmap reads what B's DRM mmap wrote after the yank: %s",
 		       detail);
 		munmap(dmap, B.size);
 	}
-	vfd = open_card("vgem", vpath, sizeof(vpath));
+	vfd = kms_open_driver("vgem", vpath, sizeof(vpath));
 	if (vfd < 0) {
 		result(false, "vgem import of B: no vgem card (modprobe vgem)");
 	} else {
