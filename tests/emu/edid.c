@@ -9,7 +9,7 @@
 #include "edid.h"
 
 const char *const monitor_names[] = {
-	"dvi1080", "vga768", "cea", "corrupt", "none", NULL
+	"dvi1080", "vga768", "vga600", "cea", "corrupt", "none", NULL
 };
 
 struct dtd {
@@ -19,10 +19,14 @@ struct dtd {
 	uint8_t flags;		/* byte 17: sync type and polarities */
 };
 
-/* CEA-861 1920x1080@60, 1280x720@60; DMT 1024x768@60 (negative syncs) */
+/*
+ * CEA-861 1920x1080@60, 1280x720@60; DMT 1024x768@60 (negative syncs) and
+ * 800x600@60 (positive syncs)
+ */
 static const struct dtd t1080 = { 148500, 1920, 88, 44, 148, 1080, 4, 5, 36, 0x1e };
 static const struct dtd t720 = { 74250, 1280, 110, 40, 220, 720, 5, 5, 20, 0x1e };
 static const struct dtd t768 = { 65000, 1024, 24, 136, 160, 768, 3, 6, 29, 0x18 };
+static const struct dtd t600 = { 40000, 800, 40, 128, 88, 600, 1, 4, 23, 0x1e };
 
 static void put_dtd(uint8_t *p, const struct dtd *t, unsigned int wmm,
 		    unsigned int hmm)
@@ -147,6 +151,10 @@ int monitor_build(const char *name, struct monitor *m)
 		m->len = 128;
 	} else if (!strcmp(name, "vga768")) {
 		base_block(m->edid, "DLEMU VGA", &t768, 0, 30, 23, 0x0768, 0);
+		m->len = 128;
+	} else if (!strcmp(name, "vga600")) {
+		/* small frames for the many-cycle tests: cheap to send under TCG */
+		base_block(m->edid, "DLEMU VGA600", &t600, 0, 28, 21, 0x0600, 0);
 		m->len = 128;
 	} else if (!strcmp(name, "cea")) {
 		base_block(m->edid, "DLEMU HDTV", &t720, 1, 60, 34, 0x0861, 1);

@@ -14,7 +14,7 @@ SEED=${2:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 forbid_module udl
 modprobe vgem || fail "modprobe vgem"
 load_dlkms
-start_emu vga768
+start_emu vga600
 wait_usb_bound dlkms 30 || fail "dlkms did not bind the emulated adapter"
 wait_card dlkms 30 >/dev/null || fail "no dlkms card"
 echo 0 >/sys/class/graphics/fbcon/cursor_blink 2>/dev/null
