@@ -24,6 +24,7 @@
 #include <drm/drm_prime.h>
 #include <drm/drm_print.h>
 #include <drm/drm_probe_helper.h>
+#include <drm/drm_sysfs.h>
 
 #include "dlkms_drv.h"
 
@@ -224,13 +225,17 @@ static void dlkms_usb_disconnect(struct usb_interface *intf)
 	usb_set_intfdata(intf, NULL);
 	drm_info(drm, "adapter unplugged; its DRM device lives on until the last user closes it\n");
 
-	/* tell userspace while the card's node is still there to say it on */
+	/*
+	 * Tell userspace while the card's node is still there to say it on.
+	 * Only userspace: the fbdev client would reprobe a connector with no
+	 * modes left and log about it, for a console that is going anyway.
+	 */
 	drm_kms_helper_poll_disable(drm);
 	mutex_lock(&drm->mode_config.mutex);
 	dl->connector.status = connector_status_disconnected;
 	dl->connector.epoch_counter++;
 	mutex_unlock(&drm->mode_config.mutex);
-	drm_kms_helper_hotplug_event(drm);
+	drm_sysfs_hotplug_event(drm);
 
 	drm_dev_unregister(drm);
 }
