@@ -9,9 +9,17 @@
 # "flaky" accepts pass or fail (never a crash, timeout or notrun) and is
 # only for subtests whose verdict hangs on guest timing under TCG; the
 # suite prints how each flaky one came out.
-#   dlkms-igt.sh [TESTLIST [EXPECTED]]   other lists, e.g. to show a wrong
-#                                        expected line makes the suite fail
+#   dlkms-igt.sh [--replug] [TESTLIST [EXPECTED]]
+#     TESTLIST EXPECTED  other lists, e.g. to show a wrong expected line
+#                        makes the suite fail
+#     --replug           run IGT on a second device: a process holds the
+#                        first card open (and a mapping of a dumb buffer),
+#                        the adapter is yanked and plugged back, and IGT
+#                        runs on the new card while the old one is held
+# rig-timeout: 600
 . tests/suites/lib.sh
+REPLUG=
+[ "${1:-}" != --replug ] || { REPLUG=1; shift; }
 TESTLIST=${1:-tests/igt/dlkms.testlist}
 EXPECTED=${2:-tests/igt/dlkms.expected}
 IGT=${IGT_DIR:-/usr/libexec/igt-gpu-tools}
@@ -80,6 +88,40 @@ wait_mode "$SIZE" 60 || fail "emulator did not decode $SIZE from dlkms"
 # a blinking fbcon cursor would redraw into the tests' frames
 echo 0 >/sys/class/graphics/fbcon/cursor_blink 2>/dev/null
 ok "dlkms bound, $card, $MON at $SIZE"
+if [ -n "$REPLUG" ]; then
+	# the old device's holder: an fd (not master) and a mapped dumb buffer
+	python3 -c '
+import fcntl, mmap, os, signal, struct, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.ioctl(fd, 0x641f)  # DROP_MASTER
+# CREATE_DUMB 64x64x32, then MAP_DUMB and mmap it
+cd = bytearray(struct.pack("IIIIIIQ", 64, 64, 32, 0, 0, 0, 0))
+fcntl.ioctl(fd, 0xc02064b2, cd)
+handle = struct.unpack_from("I", cd, 16)[0]
+md = bytearray(struct.pack("IIQ", handle, 0, 0))
+fcntl.ioctl(fd, 0xc01064b3, md)
+m = mmap.mmap(fd, 16384, offset=struct.unpack_from("Q", md, 8)[0])
+m[0:4] = b"held"
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
+print("held %d" % os.minor(os.fstat(fd).st_rdev), flush=True)
+signal.sigwait([signal.SIGTERM])
+assert m[0:4] == b"held"
+print("let go", flush=True)' "$card" >/tmp/igt-holder.out 2>&1 &
+	HOLDER=$!
+	for i in $(seq 1 100); do grep -q held /tmp/igt-holder.out && break; sleep 0.1; done
+	grep -q held /tmp/igt-holder.out || { cat /tmp/igt-holder.out; fail "could not hold $card"; }
+	old=$card
+	emu yank >/dev/null || fail "yank"
+	for i in $(seq 1 100); do [ -e "$old" ] || break; sleep 0.1; done
+	[ ! -e "$old" ] || fail "$old still there 10 s after the yank"
+	emu replug >/dev/null || fail "replug"
+	wait_usb_bound dlkms 30 || fail "dlkms did not bind the replugged adapter"
+	card=$(wait_card dlkms 30) || fail "no dlkms card after the replug"
+	wait_mode "$SIZE" 60 || fail "emulator did not decode $SIZE after the replug"
+	[ "$(stat -c %T "$card")" != "$(printf %x "$(awk '{ print $2 }' /tmp/igt-holder.out)")" ] ||
+		fail "the new card $card has the held card's minor"
+	ok "yanked $old with process $HOLDER holding it (fd + mmap), replugged: IGT runs on $card"
+fi
 
 # Select the card by driver name and by node (never by card order): the
 # forced driver makes IGT skip any device whose DRM driver is not dlkms.
@@ -187,11 +229,16 @@ done
 say "# IGT wall time $((SECONDS - t_all)) s"
 [ "${#flaky_seen[@]}" = 0 ] || say "# flaky subtests came out: ${flaky_seen[*]}"
 
+if [ -n "$REPLUG" ]; then
+	kill -TERM "$HOLDER"
+	wait "$HOLDER"
+	grep -q 'let go' /tmp/igt-holder.out || bad "the old card's holder: $(cat /tmp/igt-holder.out)"
+fi
 stop_emu
 for i in $(seq 1 50); do card_of dlkms >/dev/null || break; sleep 0.1; done
 for i in $(seq 1 50); do [ "$(cat /sys/module/dlkms/refcnt)" = 0 ] && break; sleep 0.1; done
 rmmod dlkms || bad "rmmod dlkms after the IGT run"
 # the mismatches again, last, where a log tail shows them
 for b in "${BADS[@]}"; do say "mismatch: $b"; done
-[ "$NBAD" = 0 ] || { say "$NBAD IGT results differ from $EXPECTED"; exit 1; }
+[ "$NBAD" = 0 ] || { say "$NBAD checks failed (IGT results against $EXPECTED, or the suite's own)"; exit 1; }
 ok "all ${#order[@]} IGT results as expected"
