@@ -7,6 +7,8 @@
 # make lint            checkpatch.pl over src/ and include/
 # make bench           dlkms vs in-tree udl figures (KERNEL=7.2 default)
 # make soak            2000 random yank/replug cycles per kernel (CYCLES=, KERNELS=)
+# make install-udev    as root: make dlkms, not udl/udlfb, bind DisplayLink adapters
+# make uninstall-udev  remove what install-udev installed (udev/install)
 #
 # The kernel build itself reads Kbuild.
 
@@ -40,4 +42,10 @@ bench:
 soak:
 	tests/rig/soak $(if $(KERNELS),--kernels "$(KERNELS)") $(if $(CYCLES),--cycles $(CYCLES))
 
-.PHONY: all modules modules_install clean check demo lint bench soak
+install-udev:
+	sh udev/install
+
+uninstall-udev:
+	sh udev/install --uninstall
+
+.PHONY: all modules modules_install clean check demo lint bench soak install-udev uninstall-udev

@@ -270,3 +270,4 @@ module_usb_driver(dlkms_usb_driver);
 MODULE_DESCRIPTION("KMS driver for " DRIVER_DESC);
 MODULE_AUTHOR("dlkms developers");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(DLKMS_VERSION);

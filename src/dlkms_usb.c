@@ -227,7 +227,14 @@ int dlkms_urb_submit(struct dlkms_device *dl, struct urb *urb, size_t len)
 	} else {
 		usb_unanchor_urb(urb);
 		dlkms_urb_put(dl, urb);
-		if (ret != -ENODEV && ret != -ESHUTDOWN)
+		/*
+		 * An adapter going away answers with one of these before our
+		 * disconnect runs: the device is detached (ENODEV), the HCD
+		 * shuts the endpoint down (ESHUTDOWN), the core has already
+		 * disabled it (ENOENT) or the URBs are being killed (EPERM).
+		 * None is worth a line; the yank is logged once, at disconnect.
+		 */
+		if (ret != -ENODEV && ret != -ESHUTDOWN && ret != -ENOENT && ret != -EPERM)
 			drm_err_ratelimited(&dl->drm, "bulk submit failed: %d\n", ret);
 	}
 	return ret;

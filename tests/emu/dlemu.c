@@ -46,6 +46,20 @@ enum drain { DRAIN_NORMAL, DRAIN_STOP, DRAIN_SLOW };
 struct ctrl_stats {
 	unsigned long long edid, key, key_bad, status, stalled;
 	unsigned long long connects, disconnects;
+	unsigned long long requests;	/* every vendor request, answered or not */
+	unsigned long long yank_at_fired;
+};
+
+/*
+ * yank-at: unplug when the Nth vendor request since arming arrives (before
+ * it is answered), or once so many bulk bytes arrived since arming. It
+ * fires once and disarms.
+ */
+enum yank_at_kind { YANK_AT_OFF, YANK_AT_CTRL, YANK_AT_BULK };
+
+struct yank_at {
+	enum yank_at_kind kind;
+	unsigned long long at, seen;
 };
 
 static struct emu {
@@ -67,6 +81,12 @@ static struct emu {
 	enum drain drain;
 	unsigned long long slow_bps;
 	bool stalled, ctrl_fail;
+	bool configured;	/* between ENABLE and DISABLE or UNBIND */
+	struct yank_at ya;
+	/* the yanker thread unplugs for ep0 and the readers: see yank_locked() */
+	pthread_t yanker;
+	pthread_cond_t yank_cond;
+	unsigned long long yank_req, yank_done;
 	int readers_idle;
 	unsigned long long ep_bytes[NEPS];	/* per endpoint file, in descriptor order */
 	unsigned long long last_rx_ns;	/* CLOCK_MONOTONIC of the last bulk data */
@@ -78,6 +98,7 @@ static struct emu {
 	.ep0 = -1,
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.cond = PTHREAD_COND_INITIALIZER,
+	.yank_cond = PTHREAD_COND_INITIALIZER,
 };
 
 static volatile sig_atomic_t stopping;
@@ -255,6 +276,70 @@ static void open_function(void)
 	}
 }
 
+/* ---- yank-at ---- */
+
+static int set_udc(bool plug);
+
+/* Counts @n events of @kind; true when that makes the armed trigger fire. */
+static bool yank_at_count(struct yank_at *y, enum yank_at_kind kind, unsigned long long n)
+{
+	if (kind == YANK_AT_OFF || y->kind != kind)
+		return false;
+	y->seen += n;
+	if (y->seen < y->at)
+		return false;
+	y->kind = YANK_AT_OFF;
+	return true;
+}
+
+/*
+ * The unplug runs on its own thread. The UDC unbind tears the function
+ * down (FunctionFS takes its ep0 mutex and disables the endpoints), which
+ * must not depend on the thread that is in the middle of an ep0 setup or
+ * a bulk read, so that thread only asks and waits here, in userspace,
+ * holding nothing of FunctionFS's.
+ */
+static void *yanker_main(void *arg)
+{
+	int ret;
+
+	(void)arg;
+	pthread_mutex_lock(&e.lock);
+	while (!stopping) {
+		if (e.yank_done == e.yank_req) {
+			pthread_cond_wait(&e.yank_cond, &e.lock);
+			continue;
+		}
+		pthread_mutex_unlock(&e.lock);
+		ret = set_udc(false);
+		msg("yank-at: unplugged%s%s", ret ? ": " : "", ret ? strerror(-ret) : "");
+		pthread_mutex_lock(&e.lock);
+		e.yank_done = e.yank_req;
+		pthread_cond_broadcast(&e.yank_cond);
+	}
+	pthread_mutex_unlock(&e.lock);
+	return NULL;
+}
+
+/* Called with e.lock held: unplug now and return once the UDC is unbound. */
+static void yank_locked(const char *why)
+{
+	unsigned long long seq = ++e.yank_req;
+	struct timespec dl;
+
+	e.cs.yank_at_fired++;
+	msg("yank-at: %s", why);
+	pthread_cond_broadcast(&e.yank_cond);
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += 10;
+	while (e.yank_done < seq && !stopping) {
+		if (pthread_cond_timedwait(&e.yank_cond, &e.lock, &dl) == ETIMEDOUT) {
+			msg("yank-at: the unplug did not finish within 10 s");
+			break;
+		}
+	}
+}
+
 /* ---- ep0: the vendor requests ---- */
 
 static void ep0_stall(const struct usb_ctrlrequest *r)
@@ -290,13 +375,27 @@ static void handle_setup(const struct usb_ctrlrequest *r)
 {
 	unsigned int val = le16toh(r->wValue), idx = le16toh(r->wIndex);
 	unsigned int len = le16toh(r->wLength), i, off;
+	bool vendor = (r->bRequestType & USB_TYPE_MASK) == USB_TYPE_VENDOR;
 	uint8_t buf[64];
-	bool fail;
+	bool fail, yanked = false;
+	char why[64];
 
 	pthread_mutex_lock(&e.lock);
 	fail = e.ctrl_fail;
+	if (vendor) {
+		e.cs.requests++;
+		if (yank_at_count(&e.ya, YANK_AT_CTRL, 1)) {
+			snprintf(why, sizeof(why), "vendor request %02x:%02x (#%llu since arming)",
+				 r->bRequestType, r->bRequest, e.ya.seen);
+			yank_locked(why);
+			yanked = true;
+		}
+	}
 	pthread_mutex_unlock(&e.lock);
-	if (fail || (r->bRequestType & USB_TYPE_MASK) != USB_TYPE_VENDOR)
+	/* unanswered: the unplug cancelled the setup (the next read says EIDRM) */
+	if (yanked)
+		return;
+	if (fail || !vendor)
 		goto stall;
 
 	switch (r->bRequestType << 8 | r->bRequest) {
@@ -382,7 +481,8 @@ static void *ep0_main(void *arg)
 	while (!stopping) {
 		n = read(e.ep0, ev, sizeof(ev));
 		if (n < 0) {
-			if (errno != EINTR)
+			/* EIDRM: a setup we left unanswered was cancelled */
+			if (errno != EINTR && errno != EIDRM)
 				msg("ep0 read: %s", strerror(errno));
 			if (errno != EINTR)
 				usleep(10000);
@@ -393,14 +493,25 @@ static void *ep0_main(void *arg)
 			case FUNCTIONFS_ENABLE:
 				pthread_mutex_lock(&e.lock);
 				e.cs.connects++;
+				e.configured = true;
 				pthread_mutex_unlock(&e.lock);
 				msg("configured by the host");
 				break;
 			case FUNCTIONFS_DISABLE:
+			case FUNCTIONFS_UNBIND:
+				/*
+				 * An unbind drops the DISABLE still queued
+				 * before it (FunctionFS purges the events
+				 * that make no sense after it), so a yank may
+				 * show as UNBIND alone: one disconnect either way.
+				 */
 				pthread_mutex_lock(&e.lock);
-				e.cs.disconnects++;
+				if (e.configured)
+					e.cs.disconnects++;
+				e.configured = false;
 				pthread_mutex_unlock(&e.lock);
-				msg("disabled (disconnect or reset)");
+				msg(ev[i].type == FUNCTIONFS_DISABLE ? "disabled (disconnect or reset)" :
+				    "unbound from the UDC");
 				break;
 			case FUNCTIONFS_SETUP:
 				handle_setup(&ev[i].u.setup);
@@ -453,6 +564,12 @@ static void *reader_main(void *arg)
 			e.last_rx_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
 		e.ep_bytes[i] += n;
 		dld_feed(&e.dec, buf, n);
+		if (n && yank_at_count(&e.ya, YANK_AT_BULK, n)) {
+			char why[64];
+
+			snprintf(why, sizeof(why), "%llu bulk bytes since arming", e.ya.seen);
+			yank_locked(why);
+		}
 		bps = e.drain == DRAIN_SLOW ? e.slow_bps : 0;
 		pthread_mutex_unlock(&e.lock);
 		if (bps && n) {
@@ -514,6 +631,7 @@ static void stats_print(FILE *f)
 		e.cs.edid, e.cs.key, e.cs.key_bad);
 	fprintf(f, "ctrl_status %llu\nctrl_stalled %llu\nconnects %llu\ndisconnects %llu\n",
 		e.cs.status, e.cs.stalled, e.cs.connects, e.cs.disconnects);
+	fprintf(f, "ctrl_requests %llu\nyank_at_fired %llu\n", e.cs.requests, e.cs.yank_at_fired);
 	/* which endpoint the host writes: ep_bytes_4 is ep1 on dummy_hcd */
 	for (int i = 0; i < NEPS; i++)
 		fprintf(f, "ep_bytes_%d %llu\n", i + 1, e.ep_bytes[i]);
@@ -716,6 +834,28 @@ static int command(char *line, FILE *f, const char **why)
 		}
 		return 0;
 	}
+	if (!strcmp(argv[0], "yank-at")) {
+		struct yank_at y = { .kind = YANK_AT_OFF };
+		char *end = NULL;
+
+		if (argc == 2 && !strcmp(argv[1], "off")) {
+			;
+		} else if (argc == 3 && (!strcmp(argv[1], "ctrl") || !strcmp(argv[1], "bulk"))) {
+			y.kind = argv[1][0] == 'c' ? YANK_AT_CTRL : YANK_AT_BULK;
+			errno = 0;
+			y.at = strtoull(argv[2], &end, 0);
+			if (errno || *end || !y.at || argv[2][0] == '-')
+				return -EINVAL;
+		} else {
+			return -EINVAL;
+		}
+		pthread_mutex_lock(&e.lock);
+		e.ya = y;
+		pthread_mutex_unlock(&e.lock);
+		if (y.kind != YANK_AT_OFF)
+			msg("yank-at %s %llu: armed", argv[1], y.at);
+		return 0;
+	}
 	if (!strcmp(argv[0], "ctrl-fail")) {
 		if (argc != 2 || (strcmp(argv[1], "on") && strcmp(argv[1], "off")))
 			return -EINVAL;
@@ -891,6 +1031,7 @@ int main(int argc, char **argv)
 	setup_gadget();
 	open_function();
 	lfd = listen_socket();
+	pthread_create(&e.yanker, NULL, yanker_main, NULL);
 	pthread_create(&e.ep0_thread, NULL, ep0_main, NULL);
 	for (i = 0; i < NEPS; i++)
 		pthread_create(&e.readers[i], NULL, reader_main, (void *)(long)i);
@@ -912,7 +1053,9 @@ int main(int argc, char **argv)
 	set_udc(false);
 	pthread_mutex_lock(&e.lock);
 	pthread_cond_broadcast(&e.cond);
+	pthread_cond_broadcast(&e.yank_cond);
 	pthread_mutex_unlock(&e.lock);
+	pthread_join(e.yanker, NULL);
 	for (i = 0; i < NEPS; i++) {
 		while (pthread_tryjoin_np(e.readers[i], NULL)) {
 			pthread_kill(e.readers[i], SIGUSR1);

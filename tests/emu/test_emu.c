@@ -2,8 +2,17 @@
 /*
  * Unit tests of the emulator's decoder and monitors, and of the driver's
  * encoder through it: protocol.md's vectors, encode -> decode round trips
- * split at every boundary, 24-bpp reconstruction, and malformed input.
+ * split at every boundary, 24-bpp reconstruction, and malformed input;
+ * and the emulator's yank-at trigger and its control command.
  */
+/*
+ * The emulator itself, first (it wants _GNU_SOURCE before any header), with
+ * its main() renamed: nothing of it runs but what the tests call.
+ */
+#define main dlemu_main
+#include "dlemu.c"
+#undef main
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -391,6 +400,78 @@ static void test_png(void)
 		fclose(f);
 }
 
+/* one control request through the emulator's command(), as serve() runs it */
+static int emu_command(const char *req)
+{
+	char line[128], *body = NULL;
+	const char *why = "";
+	size_t blen = 0;
+	FILE *f;
+	int ret;
+
+	snprintf(line, sizeof(line), "%s", req);
+	f = open_memstream(&body, &blen);
+	if (!f)
+		return -ENOMEM;
+	ret = command(line, f, &why);
+	fclose(f);
+	free(body);
+	return ret;
+}
+
+static void test_yank_at(void)
+{
+	static const char *const bad[] = {
+		"yank-at", "yank-at ctrl", "yank-at ctrl 0", "yank-at ctrl -1",
+		"yank-at bulk 12x", "yank-at bulk 18446744073709551616",
+		"yank-at frob 3", "yank-at off 1", "yank-at ctrl 1 2",
+	};
+	struct yank_at y = { YANK_AT_CTRL, 3, 0 };
+	int i, fired = 0, at = 0;
+	size_t k;
+
+	/* the Nth request fires, once */
+	for (i = 1; i <= 6; i++)
+		if (yank_at_count(&y, YANK_AT_CTRL, 1)) {
+			fired++;
+			at = i;
+		}
+	CHECK(fired == 1 && at == 3, "ctrl 3: fired %d times, at request %d", fired, at);
+	CHECK(y.kind == YANK_AT_OFF, "ctrl 3: still armed after firing");
+
+	/* bulk counts bytes, not reads; only its own kind counts */
+	y = (struct yank_at){ YANK_AT_BULK, 4096, 0 };
+	CHECK(!yank_at_count(&y, YANK_AT_CTRL, 1) && y.seen == 0,
+	      "a vendor request counted for a bulk trigger");
+	fired = at = 0;
+	for (i = 1; i <= 20; i++)
+		if (yank_at_count(&y, YANK_AT_BULK, 512)) {
+			fired++;
+			at = i;
+		}
+	CHECK(fired == 1 && at == 8, "bulk 4096 in 512-byte packets: fired %d times, at %d",
+	      fired, at);
+	/* the packet that crosses the mark fires */
+	y = (struct yank_at){ YANK_AT_BULK, 1000, 0 };
+	CHECK(!yank_at_count(&y, YANK_AT_BULK, 999), "bulk 1000 fired at 999 bytes");
+	CHECK(yank_at_count(&y, YANK_AT_BULK, 512), "bulk 1000 did not fire at 1511 bytes");
+	y = (struct yank_at){ YANK_AT_OFF, 1, 0 };
+	CHECK(!yank_at_count(&y, YANK_AT_CTRL, 1) && !yank_at_count(&y, YANK_AT_BULK, 1) &&
+	      !yank_at_count(&y, YANK_AT_OFF, 1), "a disarmed trigger fired");
+
+	/* the command arms afresh, and bad arguments leave it as it was */
+	CHECK(!emu_command("yank-at ctrl 2\n") && e.ya.kind == YANK_AT_CTRL && e.ya.at == 2,
+	      "yank-at ctrl 2: kind %d at %llu", e.ya.kind, e.ya.at);
+	yank_at_count(&e.ya, YANK_AT_CTRL, 1);
+	CHECK(!emu_command("yank-at bulk 0x10000") && e.ya.kind == YANK_AT_BULK &&
+	      e.ya.at == 65536 && e.ya.seen == 0, "yank-at bulk 0x10000: kind %d at %llu seen %llu",
+	      e.ya.kind, e.ya.at, e.ya.seen);
+	for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
+		CHECK(emu_command(bad[k]) == -EINVAL && e.ya.kind == YANK_AT_BULK &&
+		      e.ya.at == 65536, "\"%s\" accepted or changed the trigger", bad[k]);
+	CHECK(!emu_command("yank-at off") && e.ya.kind == YANK_AT_OFF, "yank-at off");
+}
+
 int main(void)
 {
 	static struct dld d;
@@ -407,6 +488,7 @@ int main(void)
 	test_malformed(&d);
 	test_monitors();
 	test_png();
+	test_yank_at();
 	dld_fini(&d);
 	printf("test_emu: %d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;

@@ -20,19 +20,6 @@ SIZE=1024x768
 RELEASED="released: the last user of the device is gone"
 forbid_module udl
 
-bad() { printf 'FAIL: %s\n' "$*"; NBAD=$((NBAD + 1)); }
-
-# check TRUE|FALSE WHAT: one suite-side assertion; "break" inverts it
-check() {
-	local good=$1
-	shift
-	if [ -n "$BREAK" ]; then
-		[ "$good" = true ] && good=false || good=true
-		set -- "[break] $*"
-	fi
-	if [ "$good" = true ]; then ok "$*"; else bad "$*"; fi
-}
-is() { if [ "$1" = "$2" ]; then echo true; else echo false; fi; }
 
 released() { dmesg | grep -c "$RELEASED"; }
 refcnt() { cat /sys/module/dlkms/refcnt 2>/dev/null || echo none; }

@@ -127,3 +127,20 @@ cleanup_suite() {
 	stop_emu
 }
 trap cleanup_suite EXIT
+
+# For suites whose checks a "break" argument inverts (BREAK non-empty), to
+# show each can go red: bad WHAT counts a failure in NBAD; check TRUE|FALSE
+# WHAT is one assertion; is A B and yes_if CMD... print true or false.
+NBAD=0
+bad() { printf 'FAIL: %s\n' "$*"; NBAD=$((NBAD + 1)); }
+check() {
+	local good=$1
+	shift
+	if [ -n "${BREAK:-}" ]; then
+		[ "$good" = true ] && good=false || good=true
+		set -- "[break] $*"
+	fi
+	if [ "$good" = true ]; then ok "$*"; else bad "$*"; fi
+}
+is() { if [ "$1" = "$2" ]; then echo true; else echo false; fi; }
+yes_if() { if "$@"; then echo true; else echo false; fi; }
