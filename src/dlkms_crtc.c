@@ -28,7 +28,13 @@ static enum hrtimer_restart dlkms_vblank_timer_fn(struct hrtimer *timer)
 	 * passed, one period before the new one (see get_vblank_timestamp).
 	 */
 	hrtimer_forward_now(timer, dl->vblank_period);
-	drm_crtc_handle_vblank(&dl->crtc);
+	/*
+	 * disable_vblank can only try to cancel: it runs under the vblank
+	 * lock this handler takes, so it cannot wait for a handler that is
+	 * running. A handler that finds the vblank off stops the timer.
+	 */
+	if (!drm_crtc_handle_vblank(&dl->crtc))
+		return HRTIMER_NORESTART;
 	return HRTIMER_RESTART;
 }
 
@@ -61,7 +67,10 @@ static void dlkms_crtc_disable_vblank(struct drm_crtc *crtc)
 {
 	struct dlkms_device *dl = to_dlkms(crtc->dev);
 
-	/* called under the vblank lock the timer callback also takes */
+	/*
+	 * Called under the vblank lock the timer handler also takes, so no
+	 * waiting here; a handler running now sees the vblank off and stops.
+	 */
 	hrtimer_try_to_cancel(&dl->vblank_timer);
 }
 

@@ -109,6 +109,9 @@ static const struct drm_mode_config_helper_funcs dlkms_mode_config_helper_funcs 
 /*
  * The last user is gone. After a yank nothing shut the CRTC down (commits
  * are faked on the last state until then), so its vblank may still be on.
+ * Turning it off only stops the timer at its next expiry; the vblank state
+ * the handler uses goes right after this, so wait the timer out here,
+ * where no vblank lock is held.
  */
 static void dlkms_vblank_fini(struct drm_device *drm, void *unused)
 {
@@ -116,6 +119,7 @@ static void dlkms_vblank_fini(struct drm_device *drm, void *unused)
 
 	if (dl->crtc.state && dl->crtc.state->active)
 		drm_crtc_vblank_off(&dl->crtc);
+	hrtimer_cancel(&dl->vblank_timer);
 }
 
 static void dlkms_poll_fini(struct drm_device *drm, void *unused)
