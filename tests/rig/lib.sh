@@ -48,7 +48,8 @@ content_key() {
 	local item
 	for item in "$@"; do
 		if [ -f "$item" ]; then
-			sha256sum "$item"
+			# the content only: a clone elsewhere is the same recipe
+			sha256sum <"$item"
 		else
 			printf '%s\n' "$item"
 		fi
