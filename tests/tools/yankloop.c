@@ -579,6 +579,7 @@ static void legacy_flips(struct flips *f, double wait)
 	}
 }
 
+/* flips on C.fl.fd: the master's, or with a lease the lessee's (setup) */
 static void *wl_flip(void *arg)
 {
 	(void)arg;
@@ -591,13 +592,6 @@ static void *wl_stall(void *arg)
 	(void)arg;
 	/* before the yank, the stopped drain may hold a flip until it comes */
 	legacy_flips(&C.fl, 30.0);
-	return NULL;
-}
-
-static void *wl_lease(void *arg)
-{
-	(void)arg;
-	legacy_flips(&C.fl, EVENT_WAIT);
 	return NULL;
 }
 
@@ -806,7 +800,7 @@ static void *wl_churn(void *arg)
 
 static void *(*const wl_fn[W_NR])(void *) = {
 	[W_IDLE] = wl_idle, [W_STORM] = wl_storm, [W_FLIP] = wl_flip,
-	[W_MODESET] = wl_modeset, [W_FBCON] = wl_fbcon, [W_LEASE] = wl_lease,
+	[W_MODESET] = wl_modeset, [W_FBCON] = wl_fbcon, [W_LEASE] = wl_flip,
 	[W_MMAP] = wl_mmap, [W_DMABUF] = wl_dmabuf, [W_CHURN] = wl_churn,
 	[W_STALL] = wl_stall,
 };
@@ -1074,8 +1068,8 @@ static bool cycle(unsigned int k, enum wl w)
 		exit(1);
 	}
 	workload_checks();
-	snprintf(extra, sizeof(extra), ", yank at %.0f ms: %u ops (%u after)%s", dly * 1e3,
-		 (unsigned int)C.ops, (unsigned int)C.ops_after, "");
+	snprintf(extra, sizeof(extra), ", yank at %.0f ms: %u ops (%u after)", dly * 1e3,
+		 (unsigned int)C.ops, (unsigned int)C.ops_after);
 	if (wl_events(w))
 		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
 			 ", %u events (%u after)", C.fl.n, C.fl.n_after);
