@@ -35,6 +35,7 @@ static enum hrtimer_restart dlkms_vblank_timer_fn(struct hrtimer *timer)
 	 */
 	if (!drm_crtc_handle_vblank(&dl->crtc))
 		return HRTIMER_NORESTART;
+	dlkms_crc_vblank(dl);
 	return HRTIMER_RESTART;
 }
 
@@ -214,6 +215,9 @@ static const struct drm_crtc_funcs dlkms_crtc_funcs = {
 	.enable_vblank = dlkms_crtc_enable_vblank,
 	.disable_vblank = dlkms_crtc_disable_vblank,
 	.get_vblank_timestamp = dlkms_crtc_get_vblank_timestamp,
+	.get_crc_sources = dlkms_crtc_get_crc_sources,
+	.verify_crc_source = dlkms_crtc_verify_crc_source,
+	.set_crc_source = dlkms_crtc_set_crc_source,
 };
 
 static void dlkms_vblank_timer_fini(struct drm_device *drm, void *unused)
@@ -232,6 +236,7 @@ int dlkms_crtc_init(struct dlkms_device *dl)
 		return ret;
 	drm_crtc_helper_add(&dl->crtc, &dlkms_crtc_helper_funcs);
 
+	spin_lock_init(&dl->crc_lock);
 	dlkms_hrtimer_setup(&dl->vblank_timer, dlkms_vblank_timer_fn);
 	dl->vblank_period = ns_to_ktime(16666667);
 	return drmm_add_action_or_reset(drm, dlkms_vblank_timer_fini, NULL);

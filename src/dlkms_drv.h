@@ -10,6 +10,7 @@
 #include <linux/atomic.h>
 #include <linux/hrtimer.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/srcu.h>
 #include <linux/usb.h>
@@ -98,7 +99,11 @@ struct dlkms_device {
 	unsigned int urb_count;
 	size_t urb_size;
 
-	/* render state, touched only by the commit tail (one CRTC) */
+	/*
+	 * Render state, written only by the commit tail (one CRTC); the CRC
+	 * source reads the shadow under @render_lock too.
+	 */
+	struct mutex render_lock;
 	struct dlkms_cursor cursor;
 	u32 *line32;			/* one composed scanline, XRGB8888 */
 	u16 *line16;			/* ... as the 16-bit plane gets it */
@@ -112,7 +117,19 @@ struct dlkms_device {
 	u16 *shadow16;
 	u8 *shadow8;
 	size_t shadow_size;
+	unsigned int shadow_width, shadow_height;
 	bool shadow_valid;
+
+	/*
+	 * CRC source (dlkms_crc.c): a CRC per line of the shadow, kept for
+	 * the lines commits send, and the frame's CRC made of them, which
+	 * each vblank reports.
+	 */
+	u32 *crc_lines;			/* DLKMS_MAX_HEIGHT, under render_lock */
+	spinlock_t crc_lock;		/* protects crc_enabled, crc_value */
+	bool crc_enabled;
+	bool crc_vblank_ref;		/* holds a vblank reference for it */
+	u32 crc_value;
 
 	struct dlkms_stats stats;
 };
@@ -176,6 +193,14 @@ void dlkms_render_commit(struct dlkms_device *dl, struct dlkms_atomic_state *sta
 int dlkms_modeset_init(struct dlkms_device *dl);
 enum drm_mode_status dlkms_mode_valid(struct dlkms_device *dl,
 				      const struct drm_display_mode *mode);
+
+/* dlkms_crc.c */
+const char *const *dlkms_crtc_get_crc_sources(struct drm_crtc *crtc, size_t *count);
+int dlkms_crtc_verify_crc_source(struct drm_crtc *crtc, const char *source,
+				 size_t *values_cnt);
+int dlkms_crtc_set_crc_source(struct drm_crtc *crtc, const char *source);
+void dlkms_crc_update(struct dlkms_device *dl, unsigned int y1, unsigned int y2);
+void dlkms_crc_vblank(struct dlkms_device *dl);
 
 /* dlkms_debugfs.c */
 void dlkms_debugfs_init(struct drm_minor *minor);

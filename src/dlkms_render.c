@@ -31,6 +31,7 @@ struct dlkms_tx {
 	struct urb *urb;
 	size_t pos;
 	int err;
+	int y1, y2;			/* the lines sent, for the CRC source */
 };
 
 /* The primary plane as this commit scans it out. */
@@ -259,6 +260,13 @@ static void dlkms_render_rect(struct dlkms_device *dl, struct dlkms_tx *tx,
 
 	if (!drm_rect_intersect(&r, &screen))
 		return;
+	if (tx->y1 >= tx->y2) {
+		tx->y1 = r.y1;
+		tx->y2 = r.y2;
+	} else {
+		tx->y1 = min(tx->y1, r.y1);
+		tx->y2 = max(tx->y2, r.y2);
+	}
 	n = drm_rect_width(&r);
 	for (y = r.y1; y < r.y2 && !tx->err; y++) {
 		u32 off = y * so->width + r.x1;
@@ -349,6 +357,7 @@ void dlkms_render_commit(struct dlkms_device *dl, struct dlkms_atomic_state *sta
 	if (!crtc_state || !crtc_state->active || !primary)
 		return;
 
+	mutex_lock(&dl->render_lock);
 	idx = dlkms_hw_enter(dl);
 	if (!dlkms_hw_present(dl))
 		goto out;
@@ -411,8 +420,11 @@ void dlkms_render_commit(struct dlkms_device *dl, struct dlkms_atomic_state *sta
 		drm_gem_fb_end_cpu_access(pfb, DMA_FROM_DEVICE);
 	atomic64_inc(&dl->stats.frames);
 	atomic64_add(ktime_to_ns(ktime_sub(ktime_get(), start)), &dl->stats.render_ns);
+	if (READ_ONCE(dl->crc_enabled) && tx.y1 < tx.y2)
+		dlkms_crc_update(dl, tx.y1, tx.y2);
 out:
 	dlkms_hw_exit(dl, idx);
+	mutex_unlock(&dl->render_lock);
 }
 
 /*
@@ -424,20 +436,20 @@ void dlkms_render_mode_set(struct dlkms_device *dl, const struct drm_display_mod
 	size_t px = (size_t)mode->hdisplay * mode->vdisplay;
 	size_t size = px * dl->bpp / 8;
 
+	mutex_lock(&dl->render_lock);
 	dl->shadow_valid = false;
-	if (size == dl->shadow_size)
-		return;
-	kvfree(dl->shadow16);
-	dl->shadow16 = kvmalloc(size, GFP_KERNEL);
-	dl->shadow8 = NULL;
-	dl->shadow_size = 0;
-	if (!dl->shadow16) {
-		drm_dbg(&dl->drm, "no memory for a %zu-byte shadow, sending whole frames\n", size);
-		return;
+	if (size != dl->shadow_size) {
+		kvfree(dl->shadow16);
+		dl->shadow16 = kvmalloc(size, GFP_KERNEL);
+		dl->shadow_size = dl->shadow16 ? size : 0;
+		if (!dl->shadow16)
+			drm_dbg(&dl->drm, "no memory for a %zu-byte shadow, sending whole frames\n",
+				size);
 	}
-	if (dl->bpp == 24)
-		dl->shadow8 = (u8 *)(dl->shadow16 + px);
-	dl->shadow_size = size;
+	dl->shadow8 = dl->shadow16 && dl->bpp == 24 ? (u8 *)(dl->shadow16 + px) : NULL;
+	dl->shadow_width = dl->shadow16 ? mode->hdisplay : 0;
+	dl->shadow_height = dl->shadow16 ? mode->vdisplay : 0;
+	mutex_unlock(&dl->render_lock);
 }
 
 static void dlkms_render_fini(struct drm_device *drm, void *unused)
@@ -449,11 +461,17 @@ int dlkms_render_init(struct dlkms_device *dl)
 {
 	struct drm_device *drm = &dl->drm;
 	unsigned int w = DLKMS_MAX_WIDTH;
+	int ret;
+
+	ret = drmm_mutex_init(drm, &dl->render_lock);
+	if (ret)
+		return ret;
 
 	dl->line32 = drmm_kcalloc(drm, w, sizeof(*dl->line32), GFP_KERNEL);
 	dl->line16 = drmm_kcalloc(drm, w, sizeof(*dl->line16), GFP_KERNEL);
 	dl->line8 = drmm_kcalloc(drm, w, sizeof(*dl->line8), GFP_KERNEL);
-	if (!dl->line32 || !dl->line16 || !dl->line8)
+	dl->crc_lines = drmm_kcalloc(drm, DLKMS_MAX_HEIGHT, sizeof(*dl->crc_lines), GFP_KERNEL);
+	if (!dl->line32 || !dl->line16 || !dl->line8 || !dl->crc_lines)
 		return -ENOMEM;
 	return drmm_add_action_or_reset(drm, dlkms_render_fini, NULL);
 }

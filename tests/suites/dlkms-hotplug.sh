@@ -41,33 +41,11 @@ python3 /tmp/uevlisten.py "$UEV" &
 LISTENER=$!
 for i in $(seq 1 50); do grep -q ready "$UEV" && break; sleep 0.1; done
 grep -q ready "$UEV" || fail "uevent listener did not start"
-HOLDER=
-
-# hold_card CARD: keep CARD open in the background for the hotplugs, as a
-# client that is not DRM master. GETCONNECTOR re-probes (fresh EDID, modes)
-# only for the current master; a master holder would turn every other
-# GETCONNECTOR into a read of the stale mode list and make fbcon defer its
-# hotplug work. So the holder drops master, and modetest, opening the card
-# with no master about, becomes master and probes the way a compositor does.
-hold_card() {
-	local i
-	python3 -c '
-import fcntl, os, signal, sys
-fd = os.open(sys.argv[1], os.O_RDWR)
-fcntl.ioctl(fd, 0x641f)  # DRM_IOCTL_DROP_MASTER: first opener became master
-print("held", flush=True)
-signal.pause()' "$1" >/tmp/holder.out 2>&1 &
-	HOLDER=$!
-	for i in $(seq 1 100); do grep -q held /tmp/holder.out && return 0; sleep 0.1; done
-	cat /tmp/holder.out
-	fail "could not hold $1 open as a non-master client"
-}
-release_card() {
-	[ -n "$HOLDER" ] || return 0
-	kill "$HOLDER" 2>/dev/null
-	wait "$HOLDER" 2>/dev/null
-	HOLDER=
-}
+# the card is held by a client that is not DRM master (hold_card): GETCONNECTOR
+# re-probes (fresh EDID, modes) only for the current master, so modetest,
+# opening the card with no master about, becomes master and probes the way
+# a compositor does, and fbcon does not defer its hotplug work.
+release_card() { [ -z "$HOLDER" ] || let_go || bad "the card's holder"; }
 cleanup_hotplug() { kill "$LISTENER" 2>/dev/null; release_card; stop_emu; }
 trap cleanup_hotplug EXIT
 
@@ -147,7 +125,7 @@ cn=$(basename "$card")
 wait_mode 1920x1080 60 || fail "emulator did not decode 1920x1080 from dlkms"
 ok "dlkms bound, $card (dvi1080), fbcon lit 1920x1080"
 card_opens "$card"
-hold_card "$card"
+hold_card "$card" || fail "could not hold $card open as a non-master client"
 if [ -z "$BREAK" ]; then
 	expect_conn "plugged with dvi1080" connected DVI-D 1920x1080 "digital 1920x1080"
 	switch_to vga768 "$cn"
@@ -177,7 +155,7 @@ cn=$(basename "$card")
 wait_mode 1024x768 60 || fail "emulator did not decode 1024x768 from dlkms"
 ok "dlkms bound, $card (vga768), fbcon lit 1024x768"
 card_opens "$card"
-hold_card "$card"
+hold_card "$card" || fail "could not hold $card open as a non-master client"
 min_fallback=5	# the fallback is the noedid list (up to 1920x1200), not one lonely mode
 if [ -z "$BREAK" ]; then
 	expect_conn "plugged with vga768" connected VGA 1024x768 "analog 1024x768"

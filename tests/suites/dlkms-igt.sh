@@ -28,7 +28,7 @@ MON=dvi1080
 SIZE=1920x1080
 # per-binary wall-clock limit; a binary that overruns leaves its
 # remaining subtests "notrun", which never matches an expected result
-BIN_TIMEOUT=150
+BIN_TIMEOUT=${IGT_BIN_TIMEOUT:-150}
 RES=$OUT/igt
 NBAD=0
 BADS=()
@@ -90,26 +90,7 @@ echo 0 >/sys/class/graphics/fbcon/cursor_blink 2>/dev/null
 ok "dlkms bound, $card, $MON at $SIZE"
 if [ -n "$REPLUG" ]; then
 	# the old device's holder: an fd (not master) and a mapped dumb buffer
-	python3 -c '
-import fcntl, mmap, os, signal, struct, sys
-fd = os.open(sys.argv[1], os.O_RDWR)
-fcntl.ioctl(fd, 0x641f)  # DROP_MASTER
-# CREATE_DUMB 64x64x32, then MAP_DUMB and mmap it
-cd = bytearray(struct.pack("IIIIIIQ", 64, 64, 32, 0, 0, 0, 0))
-fcntl.ioctl(fd, 0xc02064b2, cd)
-handle = struct.unpack_from("I", cd, 16)[0]
-md = bytearray(struct.pack("IIQ", handle, 0, 0))
-fcntl.ioctl(fd, 0xc01064b3, md)
-m = mmap.mmap(fd, 16384, offset=struct.unpack_from("Q", md, 8)[0])
-m[0:4] = b"held"
-signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
-print("held %d" % os.minor(os.fstat(fd).st_rdev), flush=True)
-signal.sigwait([signal.SIGTERM])
-assert m[0:4] == b"held"
-print("let go", flush=True)' "$card" >/tmp/igt-holder.out 2>&1 &
-	HOLDER=$!
-	for i in $(seq 1 100); do grep -q held /tmp/igt-holder.out && break; sleep 0.1; done
-	grep -q held /tmp/igt-holder.out || { cat /tmp/igt-holder.out; fail "could not hold $card"; }
+	hold_card "$card" map || fail "could not hold $card"
 	old=$card
 	emu yank >/dev/null || fail "yank"
 	for i in $(seq 1 100); do [ -e "$old" ] || break; sleep 0.1; done
@@ -118,7 +99,7 @@ print("let go", flush=True)' "$card" >/tmp/igt-holder.out 2>&1 &
 	wait_usb_bound dlkms 30 || fail "dlkms did not bind the replugged adapter"
 	card=$(wait_card dlkms 30) || fail "no dlkms card after the replug"
 	wait_mode "$SIZE" 60 || fail "emulator did not decode $SIZE after the replug"
-	[ "$(stat -c %T "$card")" != "$(printf %x "$(awk '{ print $2 }' /tmp/igt-holder.out)")" ] ||
+	[ "$(stat -c %T "$card")" != "$(printf %x "$HELD_MINOR")" ] ||
 		fail "the new card $card has the held card's minor"
 	ok "yanked $old with process $HOLDER holding it (fd + mmap), replugged: IGT runs on $card"
 fi
@@ -230,9 +211,7 @@ say "# IGT wall time $((SECONDS - t_all)) s"
 [ "${#flaky_seen[@]}" = 0 ] || say "# flaky subtests came out: ${flaky_seen[*]}"
 
 if [ -n "$REPLUG" ]; then
-	kill -TERM "$HOLDER"
-	wait "$HOLDER"
-	grep -q 'let go' /tmp/igt-holder.out || bad "the old card's holder: $(cat /tmp/igt-holder.out)"
+	let_go || bad "the old card's holder: its mapping or its close"
 fi
 stop_emu
 for i in $(seq 1 50); do card_of dlkms >/dev/null || break; sleep 0.1; done

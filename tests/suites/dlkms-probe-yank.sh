@@ -32,7 +32,6 @@ MAXN=${2:-}
 NBAD=0
 MON=vga768
 SIZE=1024x768
-RELEASED="released: the last user of the device is gone"
 PROBED="bulk OUT endpoint 0x"
 CARDMADE="Initialized dlkms "
 # tests/rig/scan-log's pattern: checked per step so that a failure names it
@@ -45,12 +44,9 @@ T0=$(date +%s)
 forbid_module udl
 trap 'cp /tmp/dlemu.log "$OUT/" 2>/dev/null; cleanup_suite' EXIT
 
-
 count_log() { dmesg | grep -c -- "$1"; }
-released() { count_log "$RELEASED"; }
 probes() { count_log "$PROBED"; }
 cards_made() { count_log "$CARDMADE"; }
-refcnt() { cat /sys/module/dlkms/refcnt 2>/dev/null || echo none; }
 stat_of() { emu stats | awk -v k="$1" '$1 == k { print $2 }'; }
 bulk_bytes() { emu stats | awk '$1 ~ /^ep_bytes_/ { n += $2 } END { print n + 0 }'; }
 
@@ -73,15 +69,6 @@ iface_free() {
 	[ ! -e "$d/driver" ]
 }
 adapter_gone() { [ -z "$(dlkms_cards)" ] && iface_free; }
-
-# wait_for SECONDS CMD...: poll CMD every 0.1 s for that long (each emu
-# call costs ~0.1 s under TCG, so by the clock, not by the count)
-wait_for() {
-	local end=$(($(date +%s%N) + $1 * 1000000000))
-	shift
-	while [ "$(date +%s%N)" -lt "$end" ]; do "$@" && return 0; sleep 0.1; done
-	"$@"
-}
 
 # kernel log lines since mark TAG (written by kmark) that scan-log would flag
 kmark() { echo "dlkms-probe-yank: $1 --" >/dev/kmsg; }

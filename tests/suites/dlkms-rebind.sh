@@ -15,8 +15,6 @@
 IGT=${IGT_DIR:-/usr/libexec/igt-gpu-tools}
 NBAD=0
 bad() { printf 'FAIL: %s\n' "$*"; NBAD=$((NBAD + 1)); }
-RELEASED="released: the last user of the device is gone"
-released() { dmesg | grep -c "$RELEASED"; }
 
 forbid_module udl
 modprobe vgem || fail "modprobe vgem"
@@ -55,26 +53,6 @@ health() {
 unbind() { echo "$iface" >"$DRV/unbind"; }
 bind() { echo "$iface" >"$DRV/bind"; }
 gone() { local i; for i in $(seq 1 100); do [ -e "$1" ] || return 0; sleep 0.1; done; return 1; }
-# hold CARD: a process holding CARD open (not master), its pid in HOLDER
-hold() {
-	rm -f /tmp/hold.out
-	python3 -c '
-import fcntl, os, signal, sys
-fd = os.open(sys.argv[1], os.O_RDWR)
-try:
-    fcntl.ioctl(fd, 0x641f)  # DROP_MASTER
-except OSError:
-    pass
-signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
-print("held", flush=True)
-signal.sigwait([signal.SIGTERM])
-os.close(fd)
-print("closed", flush=True)' "$1" >/tmp/hold.out 2>&1 &
-	HOLDER=$!
-	for i in $(seq 1 100); do grep -q held /tmp/hold.out && return 0; sleep 0.1; done
-	return 1
-}
-let_go() { kill -TERM "$HOLDER"; wait "$HOLDER"; grep -q closed /tmp/hold.out; }
 minor() { echo $((16#$(stat -c %T "$1"))); }
 
 # unbind-rebind: no fd open
@@ -89,7 +67,7 @@ card=$c
 
 # hotunbind-rebind: fd open across the unbind, closed late, then bind
 r0=$(released)
-hold "$card" || fail "could not hold $card"
+hold_card "$card" || fail "could not hold $card"
 unbind
 gone "$card" || bad "hotunbind-rebind: $card still there after the unbind"
 [ "$(($(released) - r0))" = 0 ] || bad "hotunbind-rebind: released while the fd is open"
@@ -107,7 +85,7 @@ card=$c
 for name in hotrebind hotrebind-lateclose; do
 	r0=$(released)
 	m0=$(minor "$card")
-	hold "$card" || fail "could not hold $card"
+	hold_card "$card" || fail "could not hold $card"
 	unbind
 	gone "$card" || bad "$name: $card still there after the unbind"
 	if bind && c=$(wait_card dlkms 30) && health "$c"; then

@@ -17,12 +17,7 @@ BREAK=${1:-}
 NBAD=0
 MON=vga768
 SIZE=1024x768
-RELEASED="released: the last user of the device is gone"
 forbid_module udl
-
-
-released() { dmesg | grep -c "$RELEASED"; }
-refcnt() { cat /sys/module/dlkms/refcnt 2>/dev/null || echo none; }
 
 # wait_released N0 WANT: wait until the log has WANT more "released" lines than
 # N0 and nothing holds the module (10 s), then print the count of new lines
@@ -128,16 +123,8 @@ hold_phase dmabuf
 plug
 card=$CARD
 n0=$(released)
-python3 -c '
-import fcntl, os, signal, sys
-fd = os.open(sys.argv[1], os.O_RDWR)
-fcntl.ioctl(fd, 0x641f)  # DRM_IOCTL_DROP_MASTER: the first opener became master
-print("held %d" % os.minor(os.fstat(fd).st_rdev), flush=True)
-signal.pause()' "$card" >/tmp/holder.out 2>&1 &
-HOLDER=$!
-for i in $(seq 1 100); do grep -q held /tmp/holder.out && break; sleep 0.1; done
-grep -q held /tmp/holder.out || { cat /tmp/holder.out; fail "could not hold $card open"; }
-min1=$(awk '{ print $2 }' /tmp/holder.out)
+hold_card "$card" || fail "could not hold $card open"
+min1=$HELD_MINOR
 say "# background process $HOLDER holds $card (minor $min1) open"
 timeout 120 "$TOOLS/yankcheck" --driver dlkms --mid-flip ${BREAK:+--break} >/tmp/yank2.log 2>&1
 rc=$?
@@ -160,8 +147,7 @@ else
 fi
 check "$(is "$(($(released) - n0))" 0)" \
 	"old device not released while the holder has its fd ($(($(released) - n0)) releases)"
-kill "$HOLDER"
-wait "$HOLDER" 2>/dev/null
+check "$(yes_if let_go)" "the holder of the old card closed it"
 stop_emu
 unload_after "after the holder closed and the new card was unplugged" "$n0" 2
 

@@ -123,7 +123,85 @@ card_opens() {
 	wait "$p" || fail "open($1) failed"
 }
 
+# The line dlkms logs when the last user of a device is gone (its final
+# release); released counts them, refcnt is the module's reference count.
+RELEASED="released: the last user of the device is gone"
+released() { dmesg | grep -c -- "$RELEASED"; }
+refcnt() { cat /sys/module/dlkms/refcnt 2>/dev/null || echo none; }
+
+# wait_for SECONDS CMD...: poll CMD every 0.1 s for that long (each emu
+# call costs ~0.1 s under TCG, so by the clock, not by the count)
+wait_for() {
+	local end=$(($(date +%s%N) + $1 * 1000000000))
+	shift
+	while [ "$(date +%s%N)" -lt "$end" ]; do "$@" && return 0; sleep 0.1; done
+	"$@"
+}
+
+# hold_card CARD [map]: a background process holds CARD open, its pid in
+# HOLDER and the card's minor in HELD_MINOR. It drops DRM master (the first
+# opener gets it; the suite's own tools, modetest and fbcon need to be
+# master, and a master holder would make other clients' GETCONNECTOR read
+# stale modes), and with "map" also maps a dumb buffer it wrote "held"
+# into. Returns 1, after printing what the holder said, if it could not.
+# let_go: SIGTERM the holder; true if its mapping still read "held", it
+# closed the fd and exited 0. The EXIT trap lets go of a holder left over.
+HOLDER='' HELD_MINOR='' HELD_OUT=/tmp/holder.out
+hold_card() {
+	local i
+	rm -f "$HELD_OUT"
+	python3 -c '
+import fcntl, mmap, os, signal, struct, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+try:
+    fcntl.ioctl(fd, 0x641f)  # DRM_IOCTL_DROP_MASTER
+except OSError:
+    pass  # another opener was first: not master anyway
+m = None
+if sys.argv[2] == "map":
+    # CREATE_DUMB 64x64x32, MAP_DUMB, mmap
+    cd = bytearray(struct.pack("IIIIIIQ", 64, 64, 32, 0, 0, 0, 0))
+    fcntl.ioctl(fd, 0xc02064b2, cd)
+    md = bytearray(struct.pack("IIQ", struct.unpack_from("I", cd, 16)[0], 0, 0))
+    fcntl.ioctl(fd, 0xc01064b3, md)
+    m = mmap.mmap(fd, 16384, offset=struct.unpack_from("Q", md, 8)[0])
+    m[0:4] = b"held"
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
+print("held %d" % os.minor(os.fstat(fd).st_rdev), flush=True)
+signal.sigwait([signal.SIGTERM])
+if m is not None:
+    if m[0:4] != b"held":
+        sys.exit("the mapping reads %r, not held" % bytes(m[0:4]))
+    m.close()
+os.close(fd)
+print("closed", flush=True)' "$1" "${2:-}" >"$HELD_OUT" 2>&1 &
+	HOLDER=$!
+	for i in $(seq 1 100); do
+		grep -q '^held' "$HELD_OUT" && break
+		kill -0 "$HOLDER" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! grep -q '^held' "$HELD_OUT"; then
+		cat "$HELD_OUT"
+		kill "$HOLDER" 2>/dev/null
+		HOLDER=
+		return 1
+	fi
+	HELD_MINOR=$(awk '/^held/ { print $2 }' "$HELD_OUT")
+}
+let_go() {
+	local rc=0
+	[ -n "$HOLDER" ] || return 1
+	kill -TERM "$HOLDER" 2>/dev/null
+	wait "$HOLDER" || rc=$?
+	HOLDER=
+	[ "$rc" = 0 ] && grep -q '^closed' "$HELD_OUT" && return 0
+	printf '# holder: exit %s: %s\n' "$rc" "$(tr '\n' ' ' <"$HELD_OUT")"
+	return 1
+}
+
 cleanup_suite() {
+	[ -z "$HOLDER" ] || let_go >/dev/null
 	stop_emu
 }
 trap cleanup_suite EXIT

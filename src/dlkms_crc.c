@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A CRC source for the CRTC, as vkms has one, so that IGT's CRC tests
+ * (kms_pipe_crc_basic, kms_cursor_crc, kms_plane, ...) can compare what is
+ * shown with what they expect: debugfs crtc-0/crc/{control,data}.
+ *
+ * The adapter computes no CRC, so the CRC is of the frame as it was sent:
+ * the device's memory as dlkms_render.c's shadow holds it (the 16-bit
+ * plane, and the low plane in 24-bpp mode), after the cursor is composed
+ * and the pixels truncated. Two pictures that look alike on the wire give
+ * the same CRC, whatever formats and planes made them. A full frame is
+ * megabytes, so each line has its CRC, recomputed for the lines a commit
+ * sent, and the frame's CRC is the CRC of those. Each vblank reports the
+ * value that stands then: one entry per frame, with the vblank counter as
+ * its frame number, as IGT expects.
+ *
+ * Copyright (C) 2026 dlkms developers
+ */
+
+#include <linux/crc32.h>
+#include <linux/string.h>
+
+#include <drm/drm_crtc.h>	/* and drm_debugfs_crc.h, which 6.1 cannot include first */
+#include <drm/drm_print.h>
+#include <drm/drm_vblank.h>
+
+#include "dlkms_drv.h"
+
+static const char * const dlkms_crc_sources[] = { "auto" };
+
+static int dlkms_crc_parse(const char *source, bool *enabled)
+{
+	if (!source) {
+		*enabled = false;
+		return 0;
+	}
+	if (!strcmp(source, "auto")) {
+		*enabled = true;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+const char *const *dlkms_crtc_get_crc_sources(struct drm_crtc *crtc, size_t *count)
+{
+	*count = ARRAY_SIZE(dlkms_crc_sources);
+	return dlkms_crc_sources;
+}
+
+int dlkms_crtc_verify_crc_source(struct drm_crtc *crtc, const char *source,
+				 size_t *values_cnt)
+{
+	bool enabled;
+
+	if (dlkms_crc_parse(source, &enabled))
+		return -EINVAL;
+	*values_cnt = 1;
+	return 0;
+}
+
+/*
+ * Lines [@y1, @y2) of the shadow changed: their CRCs, then the frame's.
+ * Called with dl->render_lock held, after a render or at enable.
+ */
+void dlkms_crc_update(struct dlkms_device *dl, unsigned int y1, unsigned int y2)
+{
+	unsigned int w = dl->shadow_width, h = dl->shadow_height, y;
+	unsigned long flags;
+	u32 crc;
+
+	lockdep_assert_held(&dl->render_lock);
+	if (!dl->shadow16) {
+		drm_dbg(&dl->drm, "no shadow of the frame: the CRC stays as it was\n");
+		return;
+	}
+	for (y = y1; y < min(y2, h); y++) {
+		crc = crc32_le(0, (const u8 *)(dl->shadow16 + y * w), 2 * w);
+		if (dl->shadow8)
+			crc = crc32_le(crc, dl->shadow8 + y * w, w);
+		dl->crc_lines[y] = crc;
+	}
+	crc = crc32_le(0, (const u8 *)dl->crc_lines, h * sizeof(*dl->crc_lines));
+	spin_lock_irqsave(&dl->crc_lock, flags);
+	dl->crc_value = crc;
+	spin_unlock_irqrestore(&dl->crc_lock, flags);
+}
+
+/*
+ * Opening crc/data turns the source on, closing it turns it off; the core
+ * lets one opener in at a time, so these calls never overlap.
+ */
+int dlkms_crtc_set_crc_source(struct drm_crtc *crtc, const char *source)
+{
+	struct dlkms_device *dl = to_dlkms(crtc->dev);
+	bool enabled, was;
+	int ret;
+
+	ret = dlkms_crc_parse(source, &enabled);
+	if (ret)
+		return ret;
+
+	if (enabled) {
+		/* the frame that stands now, before the first vblank reports it */
+		mutex_lock(&dl->render_lock);
+		dlkms_crc_update(dl, 0, dl->shadow_height);
+		mutex_unlock(&dl->render_lock);
+	}
+	spin_lock_irq(&dl->crc_lock);
+	was = dl->crc_enabled;
+	dl->crc_enabled = enabled;
+	spin_unlock_irq(&dl->crc_lock);
+
+	/*
+	 * Entries come from the vblank timer: keep it running while the
+	 * source is on. With the CRTC off there is no vblank to get, and no
+	 * frame to report either.
+	 */
+	if (enabled && !was)
+		dl->crc_vblank_ref = !drm_crtc_vblank_get(crtc);
+	if (!enabled && dl->crc_vblank_ref) {
+		drm_crtc_vblank_put(crtc);
+		dl->crc_vblank_ref = false;
+	}
+	return 0;
+}
+
+/* From the vblank timer, after drm_crtc_handle_vblank(). */
+void dlkms_crc_vblank(struct dlkms_device *dl)
+{
+	unsigned long flags;
+	bool enabled;
+	u32 crc;
+
+	spin_lock_irqsave(&dl->crc_lock, flags);
+	enabled = dl->crc_enabled;
+	crc = dl->crc_value;
+	spin_unlock_irqrestore(&dl->crc_lock, flags);
+	if (enabled)
+		drm_crtc_add_crc_entry(&dl->crtc, true,
+				       (u32)drm_crtc_vblank_count(&dl->crtc), &crc);
+}
