@@ -6,6 +6,7 @@
 # make check           every test suite on Debian 6.1, 6.12 and 7.2
 # make lint            checkpatch.pl over src/ and include/
 # make bench           dlkms vs in-tree udl figures (KERNEL=7.2 default)
+# make pictures        the README's pictures of the emulated monitor (docs/img/)
 # make soak            2000 random yank/replug cycles per kernel (CYCLES=, KERNELS=)
 # make install-udev    as root: make dlkms, not udl/udlfb, bind DisplayLink adapters
 # make uninstall-udev  remove what install-udev installed (udev/install)
@@ -39,6 +40,9 @@ lint:
 bench:
 	tests/bench/run $(if $(KERNEL),--kernel $(KERNEL))
 
+pictures:
+	tests/rig/pictures $(if $(KERNEL),--kernel $(KERNEL))
+
 soak:
 	tests/rig/soak $(if $(KERNELS),--kernels "$(KERNELS)") $(if $(CYCLES),--cycles $(CYCLES))
 
@@ -48,4 +52,4 @@ install-udev:
 uninstall-udev:
 	sh udev/install --uninstall
 
-.PHONY: all modules modules_install clean check demo lint bench soak install-udev uninstall-udev
+.PHONY: all modules modules_install clean check demo lint bench pictures soak install-udev uninstall-udev
