@@ -440,11 +440,9 @@ void dlkms_render_mode_set(struct dlkms_device *dl, const struct drm_display_mod
 	dl->shadow_valid = false;
 	if (size != dl->shadow_size) {
 		kvfree(dl->shadow16);
+		/* on failure (kvmalloc warns), whole frames go out: see dlkms_tx_line() */
 		dl->shadow16 = kvmalloc(size, GFP_KERNEL);
 		dl->shadow_size = dl->shadow16 ? size : 0;
-		if (!dl->shadow16)
-			drm_dbg(&dl->drm, "no memory for a %zu-byte shadow, sending whole frames\n",
-				size);
 	}
 	dl->shadow8 = dl->shadow16 && dl->bpp == 24 ? (u8 *)(dl->shadow16 + px) : NULL;
 	dl->shadow_width = dl->shadow16 ? mode->hdisplay : 0;
