@@ -36,9 +36,31 @@ sleep 3
 emu frame-png "$OUT/1-console.png" >/dev/null
 note "console frame: 1-console.png"
 
-# A page-flipping client (modetest -v) on the first connected connector.
 conn=$(modetest -M "$drv" -c 2>/dev/null | awk '$3 == "connected" { print $1; exit }')
 [ -n "$conn" ] || fail "modetest sees no connected connector"
+bytes() { emu stats | awk '$1 == "bytes" { print $2 }'; }
+
+# modetest's test pattern, still: it sets the mode and waits for input; the
+# frame is taken once the wire has been quiet for a second (30 s at most).
+mkfifo /tmp/still.in
+sleep 1000 >/tmp/still.in &
+keep_still=$!
+modetest -M "$drv" -s "$conn:1920x1080" </tmp/still.in >/tmp/mt-still.out 2>&1 &
+still=$!
+sleep 2
+b0=$(bytes)
+for i in $(seq 1 30); do
+	sleep 1
+	b1=$(bytes)
+	[ "$b1" = "$b0" ] && break
+	b0=$b1
+done
+emu frame-png "$OUT/2-pattern.png" >/dev/null
+note "modetest's still pattern on connector $conn: 2-pattern.png"
+kill "$still" "$keep_still" 2>/dev/null
+wait "$still" 2>/dev/null
+
+# A page-flipping client (modetest -v) on the same connector.
 mkfifo /tmp/mt.in
 sleep 1000 >/tmp/mt.in &
 keep=$!
@@ -48,7 +70,7 @@ sleep 2
 b0=$(emu stats | awk '$1 == "bytes" { print $2 }')
 sleep 5
 b1=$(emu stats | awk '$1 == "bytes" { print $2 }')
-emu frame-png "$OUT/2-pattern.png" >/dev/null
+emu frame-png "$OUT/3-flipping.png" >/dev/null
 flips_before=$(grep -c 'freq' /tmp/mt.out)
 note "modetest flipping on connector $conn: $(((b1 - b0) / 5)) bytes/s reached the monitor; $flips_before rate reports (one per 60 flips) before the yank"
 

@@ -28,7 +28,7 @@ MON=dvi1080
 SIZE=1920x1080
 # per-binary wall-clock limit; a binary that overruns leaves its
 # remaining subtests "notrun", which never matches an expected result
-BIN_TIMEOUT=${IGT_BIN_TIMEOUT:-150}
+BIN_TIMEOUT=${IGT_BIN_TIMEOUT:-240}
 RES=$OUT/igt
 NBAD=0
 BADS=()
