@@ -199,12 +199,15 @@ for n in $(seq 1 "$K"); do
 done
 
 # the bulk stream of the first frame, the same screenful of text each time:
-# the first byte, the first page, the first URB (64 KiB), its middle, the
-# whole URB pool (512 KiB) and 1 MiB, where the frame has them (the console's text varies a little, so
-# not past 90 % of it)
+# the first byte, the first page, the first URB (64 KiB), a quarter and a
+# half of the frame, and the whole URB pool (512 KiB) and 1 MiB where they
+# are within half of it. Not further in: on 7.2 a yank armed at 524288
+# bytes never fired (twice, in CI) although the plain plug above had sent
+# B = 766 KB, so a plug after the probe yanks can send less than B; the
+# cause is open (see the issue note).
 points=""
-for b in 1 4096 65536 $((B / 2)) 524288 1048576; do
-	[ "$b" -ge 1 ] && [ "$b" -lt $((B * 9 / 10)) ] &&
+for b in 1 4096 65536 $((B / 4)) $((B / 2)) 524288 1048576; do
+	[ "$b" -ge 1 ] && [ "$b" -le $((B / 2)) ] &&
 		case " $points " in *" $b "*) ;; *) points+="$b " ;; esac
 done
 for b in $points; do

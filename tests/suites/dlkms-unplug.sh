@@ -147,7 +147,9 @@ else
 fi
 check "$(is "$(($(released) - n0))" 0)" \
 	"old device not released while the holder has its fd ($(($(released) - n0)) releases)"
-check "$(yes_if let_go)" "the holder of the old card closed it"
+# not in $(...): let_go waits for the holder, a child of this shell
+if let_go; then held_ok=true; else held_ok=false; fi
+check "$held_ok" "the holder of the old card closed it"
 stop_emu
 unload_after "after the holder closed and the new card was unplugged" "$n0" 2
 
