@@ -67,9 +67,9 @@ keep=$!
 modetest -M "$drv" -s "$conn:1920x1080" -v </tmp/mt.in >/tmp/mt.out 2>&1 &
 mt=$!
 sleep 2
-b0=$(emu stats | awk '$1 == "bytes" { print $2 }')
+b0=$(bytes)
 sleep 5
-b1=$(emu stats | awk '$1 == "bytes" { print $2 }')
+b1=$(bytes)
 emu frame-png "$OUT/3-flipping.png" >/dev/null
 flips_before=$(grep -c 'freq' /tmp/mt.out)
 note "modetest flipping on connector $conn: $(((b1 - b0) / 5)) bytes/s reached the monitor; $flips_before rate reports (one per 60 flips) before the yank"

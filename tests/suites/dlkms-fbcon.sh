@@ -17,14 +17,7 @@ echo 0 >/sys/class/graphics/fbcon/cursor_blink 2>/dev/null
 
 # grey_pixels: how many pixels of the decoded frame are fbcon's foreground
 # (0xaaaaaa, truncated to RGB565 by the wire: 0xa8a8a8)
-grey_pixels() {
-	emu frame-raw /tmp/fb.raw >/dev/null || fail "frame-raw"
-	python3 -c '
-import struct, sys
-d = open("/tmp/fb.raw", "rb").read()
-px = struct.unpack("<%dI" % (len(d) // 4), d)
-print(sum(1 for p in px if p & 0xffffff == 0xa8a8a8))'
-}
+grey_pixels() { frame_pixels a8a8a8; }
 
 # wait_grey OP N: wait until the grey pixel count satisfies OP N
 wait_grey() {

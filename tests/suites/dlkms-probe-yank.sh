@@ -231,10 +231,6 @@ after_yank "plain replug"
 # stuck_step WHAT CMD ON OFF: halted endpoints (URBs fail) or no draining (URBs stay outstanding) while
 # fbcon draws, then the yank
 fired_plain() { [ "$(stat_of disconnects)" -gt "$D0" ]; }
-drv_stat() {
-	awk -v k="$1" '$1 == k { print $2 }' \
-		"/sys/kernel/debug/dri/$(basename "$CARD" | tr -dc 0-9)/dlkms_stats" 2>/dev/null
-}
 stuck_step() {
 	local what=$1 cmd=$2 on=$3 off=$4 i x0 w0 b0 x1 w1 b1
 	kmark "$what"
@@ -242,13 +238,13 @@ stuck_step() {
 	plug_lit
 	settle
 	emu "$cmd" "$on" >/dev/null || fail "$cmd $on"
-	x0=$(drv_stat transfers) w0=$(drv_stat urb_waits) b0=$(bulk_bytes)
+	x0=$(drv_stat "$CARD" transfers) w0=$(drv_stat "$CARD" urb_waits) b0=$(bulk_bytes)
 	for i in $(seq 1 40); do
 		printf 'dlkms probe-yank %s: line %02d, the quick brown fox jumps over the lazy dog\n' \
 			"$what" "$i"
 	done >/dev/tty1
 	sleep 1
-	x1=$(drv_stat transfers) w1=$(drv_stat urb_waits) b1=$(bulk_bytes)
+	x1=$(drv_stat "$CARD" transfers) w1=$(drv_stat "$CARD" urb_waits) b1=$(bulk_bytes)
 	check "$(yes_if [ "${x1:-0}" -gt "${x0:-0}" ])" \
 		"$what: dlkms submitted URBs while the emulator does not take them (transfers ${x0:-?} -> ${x1:-?}, urb_waits ${w0:-?} -> ${w1:-?})"
 	check "$(is "$b1" "$b0")" "$what: the emulator took no bulk data ($b0 -> $b1 bytes)"

@@ -51,20 +51,9 @@ locking=false
 EOF
 
 # bg_pixels: how many pixels of the decoded frame are weston's background
-bg_pixels() {
-	emu frame-raw "$W/frame.raw" >/dev/null || { echo 0; return; }
-	# XRGB8888, little-endian; counted in C (Counter), not pixel by pixel
-	python3 -c '
-import collections, sys
-px = collections.Counter(memoryview(open(sys.argv[1], "rb").read()).cast("I"))
-bg = int(sys.argv[2], 16)
-print(sum(n for p, n in px.items() if p & 0xffffff == bg))' "$W/frame.raw" "$BG"
-}
+bg_pixels() { frame_pixels "$BG"; }
 frame_sum() { emu frame-raw "$W/sum.raw" >/dev/null && md5sum <"$W/sum.raw" | cut -c1-32; }
 proc_state() { awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null || echo gone; }
-drv_stat() {
-	awk -v k="$1" '$1 == k { print $2 }' "/sys/kernel/debug/dri/$MINOR/dlkms_stats" 2>/dev/null
-}
 
 # start_weston CARD TAG: seatd (once) and weston on CARD; pid in WESTON
 start_weston() {
@@ -104,7 +93,6 @@ wait_usb_bound dlkms 30 || fail "dlkms did not bind the emulated adapter"
 card=$(wait_card dlkms 30) || fail "no dlkms card"
 wait_mode "$SIZE" 60 >/dev/null || fail "emulator did not decode $SIZE from dlkms"
 echo 0 >/sys/class/graphics/fbcon/cursor_blink 2>/dev/null
-MINOR=$((16#$(stat -c %T "$card")))
 ok "dlkms bound, $card, fbcon lit $SIZE; $(weston --version 2>&1 | head -n 1), seatd $(seatd -v 2>&1 | head -n 1)"
 n0=$(released)
 
@@ -115,9 +103,9 @@ WAYLAND_DISPLAY=$SOCK weston-simple-shm >"$W/client.log" 2>&1 &
 CLIENT=$!
 sleep 3
 emu frame-png "$OUT/weston.png" >/dev/null
-f0=$(drv_stat frames) s0=$(frame_sum)
+f0=$(drv_stat "$card" frames) s0=$(frame_sum)
 sleep 2
-f1=$(drv_stat frames) s1=$(frame_sum)
+f1=$(drv_stat "$card" frames) s1=$(frame_sum)
 check "$(is "$([ "${f1:-0}" -gt "${f0:-0}" ] && [ "$s0" != "$s1" ] && echo moving)" moving)" \
 	"weston repaints weston-simple-shm's window: $((${f1:-0} - ${f0:-0})) frames sent in 2 s, the picture changed"
 

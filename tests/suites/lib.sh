@@ -138,6 +138,24 @@ wait_for() {
 	"$@"
 }
 
+# frame_pixels RRGGBB: how many pixels of the frame the emulator decoded
+# have that colour (the raw frame is XRGB8888, little-endian; counted in C
+# by Counter, not pixel by pixel in Python)
+frame_pixels() {
+	emu frame-raw /tmp/frame-pixels.raw >/dev/null || { echo 0; return; }
+	python3 -c '
+import collections, sys
+px = collections.Counter(memoryview(open(sys.argv[1], "rb").read()).cast("I"))
+want = int(sys.argv[2], 16)
+print(sum(n for p, n in px.items() if p & 0xffffff == want))' /tmp/frame-pixels.raw "$1"
+}
+
+# drv_stat CARD KEY: a counter of dlkms's debugfs dlkms_stats for CARD
+drv_stat() {
+	awk -v k="$2" '$1 == k { print $2 }' \
+		"/sys/kernel/debug/dri/$((16#$(stat -c %T "$1")))/dlkms_stats" 2>/dev/null
+}
+
 # hold_card CARD [map]: a background process holds CARD open, its pid in
 # HOLDER and the card's minor in HELD_MINOR. It drops DRM master (the first
 # opener gets it; the suite's own tools, modetest and fbcon need to be
