@@ -127,4 +127,24 @@ static inline void dlkms_set_dma_dev(struct drm_device *drm, struct device *dma_
 }
 #endif
 
+/* 7.x passes fb_create the format info it looked up */
+#ifdef DLKMS_HAVE_FB_CREATE_INFO
+#define DLKMS_FB_CREATE_INFO_PARAM const struct drm_format_info *info,
+#define DLKMS_FB_CREATE_INFO_ARG info,
+#else
+#define DLKMS_FB_CREATE_INFO_PARAM
+#define DLKMS_FB_CREATE_INFO_ARG
+#endif
+
+/*
+ * 6.13 told atomic_async_check whether the update is a page flip: the
+ * hook's parameters, named plane and state.
+ */
+#ifdef DLKMS_HAVE_ASYNC_CHECK_FLIP
+#define DLKMS_ASYNC_CHECK_PARAMS \
+	struct drm_plane *plane, struct dlkms_atomic_state *state, bool flip
+#else
+#define DLKMS_ASYNC_CHECK_PARAMS struct drm_plane *plane, struct dlkms_atomic_state *state
+#endif
+
 #endif /* DLKMS_COMPAT_H */

@@ -12,7 +12,9 @@
  * megabytes, so each line has its CRC, recomputed for the lines a commit
  * sent, and the frame's CRC is the CRC of those. Each vblank reports the
  * value that stands then: one entry per frame, with the vblank counter as
- * its frame number, as IGT expects.
+ * its frame number, as IGT expects -- except while committed changes are
+ * still being sent, when the frame's CRC is not known yet and no entry is
+ * made (readers wait for a later frame).
  *
  * Copyright (C) 2026 dlkms developers
  */
@@ -135,7 +137,7 @@ void dlkms_crc_vblank(struct dlkms_device *dl)
 	enabled = dl->crc_enabled;
 	crc = dl->crc_value;
 	spin_unlock_irqrestore(&dl->crc_lock, flags);
-	if (enabled)
+	if (enabled && !dlkms_render_busy(dl))
 		drm_crtc_add_crc_entry(&dl->crtc, true,
 				       (u32)drm_crtc_vblank_count(&dl->crtc), &crc);
 }

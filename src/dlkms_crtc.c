@@ -1,14 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The CRTC of dlkms: programs the mode, sends each commit's pixels from its
+ * The CRTC of dlkms: programs the mode, queues each commit's pixels from its
  * flush, and keeps a software vblank at the mode's refresh rate (the
  * adapter has no interrupt), so page-flip events and WAIT_VBLANK are paced
  * as on any display.
  *
  * Copyright (C) 2026 dlkms developers
  */
-
-#include <linux/slab.h>
 
 #include <drm/drm_atomic.h>
 #include <drm/drm_atomic_helper.h>
@@ -75,17 +73,6 @@ static void dlkms_crtc_disable_vblank(struct drm_crtc *crtc)
 	hrtimer_try_to_cancel(&dl->vblank_timer);
 }
 
-static int dlkms_crtc_helper_atomic_check(struct drm_crtc *crtc,
-					  struct dlkms_atomic_state *state)
-{
-	struct drm_crtc_state *crtc_state = drm_atomic_get_new_crtc_state(state, crtc);
-
-	/* a modeset redraws everything: no shortcut for the primary plane */
-	if (drm_atomic_crtc_needs_modeset(crtc_state))
-		to_dlkms_crtc_state(crtc_state)->primary_unchanged = false;
-	return 0;
-}
-
 static void dlkms_crtc_helper_atomic_enable(struct drm_crtc *crtc,
 					    struct dlkms_atomic_state *state)
 {
@@ -105,19 +92,14 @@ static void dlkms_crtc_helper_atomic_enable(struct drm_crtc *crtc,
 	};
 	u8 buf[DL_MODESET_MAX_BYTES];
 	size_t len;
-	int idx;
 
 	dl->vblank_period = ns_to_ktime(div_u64((u64)mode->crtc_htotal * mode->crtc_vtotal *
 						1000000ull, mode->crtc_clock));
 	drm_crtc_vblank_on(crtc);
-	dlkms_render_mode_set(dl, mode);
 
 	/* the 8-bit plane (24-bpp mode's low bits) follows the 16-bit one */
 	len = dl_enc_modeset(buf, &t, dl->bpp == 24, 0, 2 * t.hdisplay * t.vdisplay);
-	idx = dlkms_hw_enter(dl);
-	if (dlkms_hw_present(dl))
-		dlkms_send(dl, buf, len);
-	dlkms_hw_exit(dl, idx);
+	dlkms_render_mode_set(dl, mode, buf, len);
 }
 
 static void dlkms_crtc_helper_atomic_disable(struct drm_crtc *crtc,
@@ -126,7 +108,6 @@ static void dlkms_crtc_helper_atomic_disable(struct drm_crtc *crtc,
 	struct dlkms_device *dl = to_dlkms(crtc->dev);
 	struct drm_crtc_state *crtc_state = drm_atomic_get_new_crtc_state(state, crtc);
 	u8 buf[DL_MODESET_MAX_BYTES];
-	int idx;
 
 	drm_crtc_vblank_off(crtc);
 	/* planes of an inactive CRTC are not flushed: the event goes now */
@@ -136,10 +117,7 @@ static void dlkms_crtc_helper_atomic_disable(struct drm_crtc *crtc,
 		crtc_state->event = NULL;
 	}
 	spin_unlock_irq(&crtc->dev->event_lock);
-	idx = dlkms_hw_enter(dl);
-	if (dlkms_hw_present(dl))
-		dlkms_send(dl, buf, dl_enc_blank(buf, DL_BLANK_POWERDOWN));
-	dlkms_hw_exit(dl, idx);
+	dlkms_render_disable(dl, buf, dl_enc_blank(buf, DL_BLANK_POWERDOWN));
 }
 
 static void dlkms_crtc_helper_atomic_flush(struct drm_crtc *crtc,
@@ -148,7 +126,11 @@ static void dlkms_crtc_helper_atomic_flush(struct drm_crtc *crtc,
 	struct drm_crtc_state *crtc_state = drm_atomic_get_new_crtc_state(state, crtc);
 	struct drm_pending_vblank_event *event;
 
-	dlkms_render_commit(to_dlkms(crtc->dev), state);
+	/*
+	 * The render worker sends the pixels; the commit is done when the
+	 * next vblank latches it, as on a display that scans out.
+	 */
+	dlkms_render_queue(to_dlkms(crtc->dev), state);
 
 	spin_lock_irq(&crtc->dev->event_lock);
 	event = crtc_state->event;
@@ -171,47 +153,17 @@ dlkms_crtc_helper_mode_valid(struct drm_crtc *crtc, const struct drm_display_mod
 
 static const struct drm_crtc_helper_funcs dlkms_crtc_helper_funcs = {
 	.mode_valid = dlkms_crtc_helper_mode_valid,
-	.atomic_check = dlkms_crtc_helper_atomic_check,
 	.atomic_enable = dlkms_crtc_helper_atomic_enable,
 	.atomic_disable = dlkms_crtc_helper_atomic_disable,
 	.atomic_flush = dlkms_crtc_helper_atomic_flush,
 };
 
-static void dlkms_crtc_reset(struct drm_crtc *crtc)
-{
-	struct dlkms_crtc_state *state = kzalloc_obj(*state, GFP_KERNEL);
-
-	if (crtc->state)
-		crtc->funcs->atomic_destroy_state(crtc, crtc->state);
-	__drm_atomic_helper_crtc_reset(crtc, state ? &state->base : NULL);
-}
-
-static struct drm_crtc_state *dlkms_crtc_atomic_duplicate_state(struct drm_crtc *crtc)
-{
-	struct dlkms_crtc_state *state;
-
-	if (WARN_ON(!crtc->state))
-		return NULL;
-	state = kzalloc_obj(*state, GFP_KERNEL);
-	if (!state)
-		return NULL;
-	__drm_atomic_helper_crtc_duplicate_state(crtc, &state->base);
-	return &state->base;
-}
-
-static void dlkms_crtc_atomic_destroy_state(struct drm_crtc *crtc,
-					    struct drm_crtc_state *state)
-{
-	__drm_atomic_helper_crtc_destroy_state(state);
-	kfree(to_dlkms_crtc_state(state));
-}
-
 static const struct drm_crtc_funcs dlkms_crtc_funcs = {
-	.reset = dlkms_crtc_reset,
+	.reset = drm_atomic_helper_crtc_reset,
 	.set_config = drm_atomic_helper_set_config,
 	.page_flip = drm_atomic_helper_page_flip,
-	.atomic_duplicate_state = dlkms_crtc_atomic_duplicate_state,
-	.atomic_destroy_state = dlkms_crtc_atomic_destroy_state,
+	.atomic_duplicate_state = drm_atomic_helper_crtc_duplicate_state,
+	.atomic_destroy_state = drm_atomic_helper_crtc_destroy_state,
 	.enable_vblank = dlkms_crtc_enable_vblank,
 	.disable_vblank = dlkms_crtc_disable_vblank,
 	.get_vblank_timestamp = dlkms_crtc_get_vblank_timestamp,

@@ -15,6 +15,7 @@
 #include <linux/srcu.h>
 #include <linux/usb.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 
 #include <drm/drm_connector.h>
 #include <drm/drm_crtc.h>
@@ -29,6 +30,8 @@
 #define DRIVER_DESC	"DisplayLink DL-1x0/DL-1x5 USB display adapters"
 
 #define DLKMS_CURSOR_SIZE	64
+/* damage rectangles queued for the render worker before they are merged */
+#define DLKMS_MAX_DAMAGE	8
 /* the largest mode: the 16-bit plane's lines must fit the device's memory */
 #define DLKMS_MAX_WIDTH		2048
 #define DLKMS_MAX_HEIGHT	2048
@@ -48,9 +51,9 @@ struct dlkms_stats {
 };
 
 /*
- * The cursor as last committed. The cursor plane is composed in software
- * into what is sent, also when a later commit changes only the primary
- * plane, so its pixels are kept here rather than in its (then unmapped)
+ * The cursor as committed. The cursor plane is composed in software into
+ * what is sent, also when a later commit changes only the primary plane,
+ * so its pixels are kept here rather than in its (then unmapped)
  * framebuffer.
  */
 struct dlkms_cursor {
@@ -59,6 +62,8 @@ struct dlkms_cursor {
 	unsigned int width, height;
 	u32 image[DLKMS_CURSOR_SIZE * DLKMS_CURSOR_SIZE];	/* premultiplied ARGB8888 */
 };
+
+struct dlkms_src;
 
 struct dlkms_device {
 	struct drm_device drm;
@@ -100,8 +105,25 @@ struct dlkms_device {
 	size_t urb_size;
 
 	/*
-	 * Render state, written only by the commit tail (one CRTC); the CRC
-	 * source reads the shadow under @render_lock too.
+	 * What commits queued for the render worker (dlkms_render.c), under
+	 * @queue_lock: the primary plane's framebuffer, the cursor, the
+	 * damage in CRTC coordinates, and the mode it is for. @queued counts
+	 * queueings, @rendered the last one a render pass has taken in.
+	 */
+	struct mutex queue_lock;
+	struct work_struct render_work;
+	struct dlkms_src *src;
+	struct dlkms_cursor cursor_q;
+	struct drm_rect damage[DLKMS_MAX_DAMAGE];
+	bool damage_trim[DLKMS_MAX_DAMAGE];	/* compare against the shadow */
+	unsigned int n_damage;
+	unsigned int width, height;
+	bool active;
+	atomic_t queued, rendered;
+
+	/*
+	 * Render state, the worker's; the CRC source and mode changes take
+	 * @render_lock too.
 	 */
 	struct mutex render_lock;
 	struct dlkms_cursor cursor;
@@ -139,22 +161,6 @@ static inline struct dlkms_device *to_dlkms(struct drm_device *drm)
 	return container_of(drm, struct dlkms_device, drm);
 }
 
-/* CRTC state: what a commit has to send besides plane damage */
-struct dlkms_crtc_state {
-	struct drm_crtc_state base;
-	/*
-	 * The primary plane is in this commit only because the cursor
-	 * changed: its framebuffer is mapped for composing, but it has no
-	 * damage of its own.
-	 */
-	bool primary_unchanged;
-};
-
-static inline struct dlkms_crtc_state *to_dlkms_crtc_state(struct drm_crtc_state *state)
-{
-	return container_of(state, struct dlkms_crtc_state, base);
-}
-
 int dlkms_hw_enter(struct dlkms_device *dl) __acquires(&dl->hw_srcu);
 void dlkms_hw_exit(struct dlkms_device *dl, int idx) __releases(&dl->hw_srcu);
 
@@ -186,8 +192,12 @@ int dlkms_planes_atomic_check(struct dlkms_device *dl, struct dlkms_atomic_state
 
 /* dlkms_render.c */
 int dlkms_render_init(struct dlkms_device *dl);
-void dlkms_render_mode_set(struct dlkms_device *dl, const struct drm_display_mode *mode);
-void dlkms_render_commit(struct dlkms_device *dl, struct dlkms_atomic_state *state);
+void dlkms_render_mode_set(struct dlkms_device *dl, const struct drm_display_mode *mode,
+			   const u8 *cmds, size_t len);
+void dlkms_render_disable(struct dlkms_device *dl, const u8 *cmds, size_t len);
+void dlkms_render_queue(struct dlkms_device *dl, struct dlkms_atomic_state *state);
+void dlkms_render_queue_cursor(struct dlkms_device *dl, struct drm_plane_state *state);
+bool dlkms_render_busy(struct dlkms_device *dl);
 
 /* dlkms_modeset.c */
 int dlkms_modeset_init(struct dlkms_device *dl);

@@ -11,6 +11,7 @@
 #include <drm/drm_gem_framebuffer_helper.h>
 #include <drm/drm_managed.h>
 #include <drm/drm_modeset_helper_vtables.h>
+#include <drm/drm_plane.h>
 #include <drm/drm_probe_helper.h>
 #include <drm/drm_vblank.h>
 
@@ -74,8 +75,22 @@ static int dlkms_mode_config_atomic_check(struct drm_device *drm,
 	return drm_atomic_helper_check(drm, state);
 }
 
+/*
+ * Framebuffers for a format and modifier no plane takes are refused here,
+ * where the caller still gets the error: 6.1's core only checks them when
+ * the framebuffer is first put on a plane.
+ */
+static struct drm_framebuffer *
+dlkms_fb_create(struct drm_device *drm, struct drm_file *file,
+		DLKMS_FB_CREATE_INFO_PARAM const struct drm_mode_fb_cmd2 *cmd)
+{
+	if (!drm_any_plane_has_format(drm, cmd->pixel_format, cmd->modifier[0]))
+		return ERR_PTR(-EINVAL);
+	return drm_gem_fb_create_with_dirty(drm, file, DLKMS_FB_CREATE_INFO_ARG cmd);
+}
+
 static const struct drm_mode_config_funcs dlkms_mode_config_funcs = {
-	.fb_create = drm_gem_fb_create_with_dirty,
+	.fb_create = dlkms_fb_create,
 	.mode_valid = dlkms_mode_config_mode_valid,
 	.atomic_check = dlkms_mode_config_atomic_check,
 	.atomic_commit = drm_atomic_helper_commit,

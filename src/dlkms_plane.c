@@ -3,7 +3,8 @@
  * Planes of dlkms: a full-screen primary plane and a cursor plane. The
  * device has one framebuffer and no overlay, so both are shadow-buffered
  * shmem GEM read by the CPU and composed into what goes on the wire
- * (dlkms_render.c); the planes themselves only validate.
+ * (dlkms_render.c); the planes themselves only validate, and the cursor
+ * takes legacy cursor updates asynchronously.
  *
  * Copyright (C) 2026 dlkms developers
  */
@@ -75,12 +76,64 @@ static int dlkms_cursor_plane_helper_atomic_check(struct drm_plane *plane,
 }
 
 /*
- * Nothing to program per plane: the CRTC's flush composes both planes into
+ * Nothing to program per plane: the CRTC's flush queues both planes for
  * the one stream the device takes. The helpers require the hook.
  */
 static void dlkms_plane_helper_atomic_update(struct drm_plane *plane,
 					     struct dlkms_atomic_state *state)
 {
+}
+
+/*
+ * Legacy cursor ioctls move the cursor at once rather than after a page
+ * flip in flight: its pixels are composed in software from a copy, so an
+ * update only queues that copy and its damage. Not while the CRTC is off
+ * or changes mode, which the synchronous path orders.
+ */
+static int dlkms_cursor_async_check(DLKMS_ASYNC_CHECK_PARAMS)
+{
+	struct drm_plane_state *new_state = drm_atomic_get_new_plane_state(state, plane);
+	struct drm_crtc_state *crtc_state;
+
+	if (!new_state->crtc)
+		return -EINVAL;
+	crtc_state = drm_atomic_get_new_crtc_state(state, new_state->crtc);
+	if (!crtc_state || !crtc_state->active)
+		return -EINVAL;
+	return 0;
+}
+
+static void dlkms_cursor_async_update(struct drm_plane *plane,
+				      struct dlkms_atomic_state *state)
+{
+	struct drm_plane_state *new_state = drm_atomic_get_new_plane_state(state, plane);
+	struct drm_plane_state *cur = plane->state;
+	struct drm_shadow_plane_state *cur_shadow = to_drm_shadow_plane_state(cur);
+	struct drm_shadow_plane_state *new_shadow = to_drm_shadow_plane_state(new_state);
+	unsigned int i;
+
+	/*
+	 * In place, as the helpers want; the framebuffers swap with their
+	 * mappings, so that cleaning up @new_state unmaps the old one.
+	 */
+	swap(cur->fb, new_state->fb);
+	for (i = 0; i < ARRAY_SIZE(cur_shadow->map); i++) {
+		swap(cur_shadow->map[i], new_shadow->map[i]);
+		swap(cur_shadow->data[i], new_shadow->data[i]);
+	}
+	cur->crtc_x = new_state->crtc_x;
+	cur->crtc_y = new_state->crtc_y;
+	cur->crtc_w = new_state->crtc_w;
+	cur->crtc_h = new_state->crtc_h;
+	cur->src_x = new_state->src_x;
+	cur->src_y = new_state->src_y;
+	cur->src_w = new_state->src_w;
+	cur->src_h = new_state->src_h;
+	cur->src = new_state->src;
+	cur->dst = new_state->dst;
+	cur->visible = new_state->visible;
+
+	dlkms_render_queue_cursor(to_dlkms(plane->dev), cur);
 }
 
 static const struct drm_plane_helper_funcs dlkms_primary_plane_helper_funcs = {
@@ -93,6 +146,8 @@ static const struct drm_plane_helper_funcs dlkms_cursor_plane_helper_funcs = {
 	DRM_GEM_SHADOW_PLANE_HELPER_FUNCS,
 	.atomic_check = dlkms_cursor_plane_helper_atomic_check,
 	.atomic_update = dlkms_plane_helper_atomic_update,
+	.atomic_async_check = dlkms_cursor_async_check,
+	.atomic_async_update = dlkms_cursor_async_update,
 };
 
 /* CPU-read shmem buffers: linear only */
@@ -111,30 +166,18 @@ static const struct drm_plane_funcs dlkms_plane_funcs = {
 };
 
 /*
- * Called before the helpers' checks. Rendering happens in the CRTC's
- * flush and reads both planes' framebuffers, which are mapped only while
- * their plane is in the commit: so a cursor change pulls in the primary
- * plane (marked as bringing no damage of its own), and any plane change
- * pulls in the CRTC.
+ * Called before the helpers' checks. The CRTC's flush queues the planes'
+ * changes for the render worker, so any plane change pulls in the CRTC.
  */
 int dlkms_planes_atomic_check(struct dlkms_device *dl, struct dlkms_atomic_state *state)
 {
-	struct drm_plane_state *cursor = drm_atomic_get_new_plane_state(state, &dl->cursor_plane);
-	struct drm_plane_state *primary = drm_atomic_get_new_plane_state(state, &dl->primary);
 	struct drm_crtc_state *crtc_state;
 
-	if (!cursor && !primary)
+	if (!drm_atomic_get_new_plane_state(state, &dl->cursor_plane) &&
+	    !drm_atomic_get_new_plane_state(state, &dl->primary))
 		return 0;
 	crtc_state = drm_atomic_get_crtc_state(state, &dl->crtc);
-	if (IS_ERR(crtc_state))
-		return PTR_ERR(crtc_state);
-	if (cursor && !primary) {
-		primary = drm_atomic_get_plane_state(state, &dl->primary);
-		if (IS_ERR(primary))
-			return PTR_ERR(primary);
-		to_dlkms_crtc_state(crtc_state)->primary_unchanged = true;
-	}
-	return 0;
+	return PTR_ERR_OR_ZERO(crtc_state);
 }
 
 int dlkms_planes_init(struct dlkms_device *dl)

@@ -1,17 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * What goes on the wire: the damaged rectangles of a commit, composed from
+ * What goes on the wire: the damaged rectangles of commits, composed from
  * the primary plane and the software cursor, converted to the device's
  * planes (RGB565, plus the low bits in 24-bpp mode) and encoded as RLX
  * commands into bulk URBs filled back to back.
+ *
+ * Commits only queue: the framebuffer they scan out (held and mapped
+ * here), the cursor and the damage. A worker sends what is queued, the
+ * latest state for the union of the damage. A full frame takes longer
+ * than a frame to compare and send, more so on USB 2.0; commits complete
+ * at the next vblank, as on a display with scanout, rather than after the
+ * transfer, and the cursor moves without waiting for a page flip.
  *
  * Copyright (C) 2026 dlkms developers
  */
 
 #include <linux/dma-direction.h>
+#include <linux/kref.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/string.h>
+#include <linux/workqueue.h>
 
 #include <drm/drm_atomic.h>
 #include <drm/drm_damage_helper.h>
@@ -25,7 +34,7 @@
 #include "dlkms_drv.h"
 #include "dlkms_proto.h"
 
-/* A run of URBs being filled; one per commit. */
+/* A run of URBs being filled; one per render pass. */
 struct dlkms_tx {
 	struct dlkms_device *dl;
 	struct urb *urb;
@@ -34,7 +43,7 @@ struct dlkms_tx {
 	int y1, y2;			/* the lines sent, for the CRC source */
 };
 
-/* The primary plane as this commit scans it out. */
+/* The primary plane as a render pass scans it out. */
 struct dlkms_scanout {
 	const u8 *vaddr;		/* plane 0, NULL: nothing visible (black) */
 	const struct drm_framebuffer *fb;
@@ -260,6 +269,13 @@ static void dlkms_render_rect(struct dlkms_device *dl, struct dlkms_tx *tx,
 
 	if (!drm_rect_intersect(&r, &screen))
 		return;
+	/* a picture queued for another mode is cut to its framebuffer */
+	if (so->fb) {
+		struct drm_rect fb = DRM_RECT_INIT(-so->dx, -so->dy, so->fb->width, so->fb->height);
+
+		if (!drm_rect_intersect(&r, &fb))
+			return;
+	}
 	if (tx->y1 >= tx->y2) {
 		tx->y1 = r.y1;
 		tx->y2 = r.y2;
@@ -296,147 +312,325 @@ static struct drm_rect dlkms_cursor_rect(const struct dlkms_cursor *c)
 	return DRM_RECT_INIT(c->x, c->y, c->width, c->height);
 }
 
-/* Takes the cursor of this commit into dl->cursor. */
-static void dlkms_cursor_update(struct dlkms_device *dl, struct drm_plane_state *state)
+static void dlkms_rect_union(struct drm_rect *a, const struct drm_rect *b)
 {
-	struct dlkms_cursor *c = &dl->cursor;
-	struct drm_shadow_plane_state *shadow = to_drm_shadow_plane_state(state);
-	const struct drm_framebuffer *fb = state->fb;
-	const u8 *src;
-	unsigned int y;
-
-	c->visible = state->visible && fb && !shadow->data[0].is_iomem;
-	if (!c->visible)
-		return;
-	c->x = state->dst.x1;
-	c->y = state->dst.y1;
-	c->width = drm_rect_width(&state->dst);
-	c->height = drm_rect_height(&state->dst);
-	src = (const u8 *)shadow->data[0].vaddr + fb->offsets[0] +
-	      (state->src.y1 >> 16) * fb->pitches[0] + (state->src.x1 >> 16) * 4;
-	for (y = 0; y < c->height; y++)
-		memcpy(c->image + y * DLKMS_CURSOR_SIZE, src + y * fb->pitches[0],
-		       c->width * 4);
-}
-
-static void dlkms_scanout_init(struct dlkms_scanout *so, struct drm_plane_state *state,
-			       const struct drm_display_mode *mode)
-{
-	struct drm_shadow_plane_state *shadow = to_drm_shadow_plane_state(state);
-
-	memset(so, 0, sizeof(*so));
-	so->width = mode->hdisplay;
-	so->height = mode->vdisplay;
-	if (!state->visible || !state->fb || shadow->data[0].is_iomem)
-		return;
-	so->fb = state->fb;
-	so->vaddr = (const u8 *)shadow->data[0].vaddr + state->fb->offsets[0];
-	so->dx = (state->src.x1 >> 16) - state->dst.x1;
-	so->dy = (state->src.y1 >> 16) - state->dst.y1;
+	a->x1 = min(a->x1, b->x1);
+	a->y1 = min(a->y1, b->y1);
+	a->x2 = max(a->x2, b->x2);
+	a->y2 = max(a->y2, b->y2);
 }
 
 /*
- * Sends what this commit changed. Called from the CRTC's atomic_flush,
- * while the framebuffers of the planes in the commit are mapped.
+ * The primary plane's framebuffer, referenced and mapped for as long as a
+ * render pass may read it: past the commit that brought it, whose own
+ * mapping ends when the next commit replaces its plane state.
  */
-void dlkms_render_commit(struct dlkms_device *dl, struct dlkms_atomic_state *state)
+struct dlkms_src {
+	struct kref ref;
+	struct drm_framebuffer *fb;
+	struct iosys_map map[DRM_FORMAT_MAX_PLANES];
+	struct iosys_map data[DRM_FORMAT_MAX_PLANES];
+	int dx, dy;			/* fb coordinates minus CRTC coordinates */
+};
+
+static void dlkms_src_release(struct kref *ref)
+{
+	struct dlkms_src *src = container_of(ref, struct dlkms_src, ref);
+
+	drm_gem_fb_vunmap(src->fb, src->map);
+	drm_framebuffer_put(src->fb);
+	kfree(src);
+}
+
+static void dlkms_src_put(struct dlkms_src *src)
+{
+	if (src)
+		kref_put(&src->ref, dlkms_src_release);
+}
+
+/* NULL: nothing visible, or not mappable by the CPU, which shows black. */
+static struct dlkms_src *dlkms_src_new(struct drm_plane_state *state)
+{
+	struct dlkms_src *src;
+
+	if (!state->visible || !state->fb)
+		return NULL;
+	src = kzalloc_obj(*src, GFP_KERNEL);
+	if (!src)
+		return NULL;
+	/* the plane state is mapped already: this takes another reference */
+	if (drm_gem_fb_vmap(state->fb, src->map, src->data)) {
+		kfree(src);
+		return NULL;
+	}
+	src->fb = state->fb;
+	if (src->data[0].is_iomem) {
+		drm_gem_fb_vunmap(src->fb, src->map);
+		kfree(src);
+		return NULL;
+	}
+	drm_framebuffer_get(src->fb);
+	kref_init(&src->ref);
+	src->dx = (state->src.x1 >> 16) - state->dst.x1;
+	src->dy = (state->src.y1 >> 16) - state->dst.y1;
+	return src;
+}
+
+/* Adds CRTC rectangle @r to the queued damage; under queue_lock. */
+static void dlkms_damage_add(struct dlkms_device *dl, struct drm_rect r, bool trim)
+{
+	struct drm_rect screen = DRM_RECT_INIT(0, 0, dl->width, dl->height);
+	unsigned int i;
+
+	lockdep_assert_held(&dl->queue_lock);
+	if (!drm_rect_intersect(&r, &screen))
+		return;
+	if (dl->n_damage < DLKMS_MAX_DAMAGE) {
+		dl->damage[dl->n_damage] = r;
+		dl->damage_trim[dl->n_damage++] = trim;
+		return;
+	}
+	/* more than the worker keeps: one rectangle around all, compared */
+	for (i = 1; i < dl->n_damage; i++)
+		dlkms_rect_union(&dl->damage[0], &dl->damage[i]);
+	dlkms_rect_union(&dl->damage[0], &r);
+	dl->damage_trim[0] = true;
+	dl->n_damage = 1;
+}
+
+/*
+ * Takes the cursor of @state into the queue, with the damage of where it
+ * was and where it is now (once if the two overlap). @mapped: its
+ * framebuffer may be read by the CPU.
+ */
+static void dlkms_queue_cursor(struct dlkms_device *dl, struct drm_plane_state *state,
+			       bool mapped)
+{
+	struct dlkms_cursor *c = &dl->cursor_q;
+	struct drm_shadow_plane_state *shadow = to_drm_shadow_plane_state(state);
+	const struct drm_framebuffer *fb = state->fb;
+	struct drm_rect old = dlkms_cursor_rect(c), new;
+	const u8 *src;
+	unsigned int y;
+
+	lockdep_assert_held(&dl->queue_lock);
+	c->visible = mapped && state->visible && fb && !shadow->data[0].is_iomem;
+	if (c->visible) {
+		c->x = state->dst.x1;
+		c->y = state->dst.y1;
+		c->width = drm_rect_width(&state->dst);
+		c->height = drm_rect_height(&state->dst);
+		src = (const u8 *)shadow->data[0].vaddr +
+		      (state->src.y1 >> 16) * fb->pitches[0] + (state->src.x1 >> 16) * 4;
+		for (y = 0; y < c->height; y++)
+			memcpy(c->image + y * DLKMS_CURSOR_SIZE, src + y * fb->pitches[0],
+			       c->width * 4);
+	}
+	new = dlkms_cursor_rect(c);
+	if (drm_rect_visible(&old) && drm_rect_visible(&new) &&
+	    old.x1 < new.x2 && new.x1 < old.x2 && old.y1 < new.y2 && new.y1 < old.y2) {
+		dlkms_rect_union(&old, &new);
+		new = (struct drm_rect){ };
+	}
+	if (drm_rect_visible(&old))
+		dlkms_damage_add(dl, old, false);
+	if (drm_rect_visible(&new))
+		dlkms_damage_add(dl, new, false);
+}
+
+static bool dlkms_cursor_begin(struct drm_plane_state *state)
+{
+	return state->visible && state->fb &&
+	       !drm_gem_fb_begin_cpu_access(state->fb, DMA_FROM_DEVICE);
+}
+
+/*
+ * Queues what a commit changed. Called from the CRTC's atomic_flush, while
+ * the framebuffers of the planes in the commit are mapped.
+ */
+void dlkms_render_queue(struct dlkms_device *dl, struct dlkms_atomic_state *state)
 {
 	struct drm_crtc_state *crtc_state = drm_atomic_get_new_crtc_state(state, &dl->crtc);
 	struct drm_plane_state *primary, *old_primary, *cursor;
 	struct drm_atomic_helper_damage_iter iter;
-	struct drm_framebuffer *pfb = NULL, *cfb = NULL;
-	struct dlkms_tx tx = { .dl = dl };
-	struct drm_rect old_cursor, new_cursor, clip;
-	struct dlkms_scanout so;
-	ktime_t start;
-	int idx;
+	struct dlkms_src *src = NULL, *old_src;
+	struct drm_rect clip;
+	bool trim, cmapped = false;
 
 	primary = drm_atomic_get_new_plane_state(state, &dl->primary);
 	old_primary = drm_atomic_get_old_plane_state(state, &dl->primary);
 	cursor = drm_atomic_get_new_plane_state(state, &dl->cursor_plane);
-	if (!crtc_state || !crtc_state->active || !primary)
+	if (!crtc_state || !crtc_state->active)
 		return;
 
-	mutex_lock(&dl->render_lock);
-	idx = dlkms_hw_enter(dl);
-	if (!dlkms_hw_present(dl))
-		goto out;
-	start = ktime_get();
-
-	dlkms_scanout_init(&so, primary, &crtc_state->mode);
-	if (so.fb && !drm_gem_fb_begin_cpu_access(primary->fb, DMA_FROM_DEVICE))
-		pfb = primary->fb;
-	else
-		so.vaddr = NULL;
-
-	old_cursor = dlkms_cursor_rect(&dl->cursor);
-	if (cursor) {
-		if (cursor->visible && cursor->fb &&
-		    !drm_gem_fb_begin_cpu_access(cursor->fb, DMA_FROM_DEVICE))
-			cfb = cursor->fb;
-		dlkms_cursor_update(dl, cursor);
-		if (!cfb)
-			dl->cursor.visible = false;
+	if (!dlkms_hw_present(dl)) {
+		/* nothing will be sent: let go of the framebuffer held for it */
+		mutex_lock(&dl->queue_lock);
+		old_src = dl->src;
+		dl->src = NULL;
+		mutex_unlock(&dl->queue_lock);
+		dlkms_src_put(old_src);
+		return;
 	}
-	new_cursor = dlkms_cursor_rect(&dl->cursor);
+
+	if (primary)
+		src = dlkms_src_new(primary);
+	if (cursor)
+		cmapped = dlkms_cursor_begin(cursor);
+
+	mutex_lock(&dl->queue_lock);
+	old_src = NULL;
+	if (primary) {
+		old_src = dl->src;
+		dl->src = src;
+		/* no clips: the whole plane is damage, and worth comparing */
+		trim = !drm_plane_get_damage_clips_count(primary);
+		if (primary->visible) {
+			/* fb coordinates to CRTC coordinates */
+			int dx = primary->dst.x1 - (primary->src.x1 >> 16);
+			int dy = primary->dst.y1 - (primary->src.y1 >> 16);
+
+			drm_atomic_helper_damage_iter_init(&iter, old_primary, primary);
+			drm_atomic_for_each_plane_damage(&iter, &clip) {
+				drm_rect_translate(&clip, dx, dy);
+				dlkms_damage_add(dl, clip, trim);
+			}
+		} else if (old_primary->visible) {
+			/* the plane went away: black where it was */
+			dlkms_damage_add(dl, DRM_RECT_INIT(0, 0, dl->width, dl->height), true);
+		}
+	}
+	if (cursor)
+		dlkms_queue_cursor(dl, cursor, cmapped);
+	atomic_inc(&dl->queued);
+	mutex_unlock(&dl->queue_lock);
+
+	if (cmapped)
+		drm_gem_fb_end_cpu_access(cursor->fb, DMA_FROM_DEVICE);
+	dlkms_src_put(old_src);
+	queue_work(system_wq, &dl->render_work);
+}
+
+/*
+ * An asynchronous cursor update (legacy cursor ioctls): @state is the
+ * cursor plane's current state, already updated in place.
+ */
+void dlkms_render_queue_cursor(struct dlkms_device *dl, struct drm_plane_state *state)
+{
+	bool mapped = dlkms_cursor_begin(state);
+
+	mutex_lock(&dl->queue_lock);
+	dlkms_queue_cursor(dl, state, mapped);
+	atomic_inc(&dl->queued);
+	mutex_unlock(&dl->queue_lock);
+	if (mapped)
+		drm_gem_fb_end_cpu_access(state->fb, DMA_FROM_DEVICE);
+	queue_work(system_wq, &dl->render_work);
+}
+
+/* Sends rectangles @rects of @src's picture; under render_lock. */
+static void dlkms_render(struct dlkms_device *dl, struct dlkms_src *src,
+			 const struct drm_rect *rects, const bool *trim, unsigned int n)
+{
+	struct dlkms_tx tx = { .dl = dl };
+	struct dlkms_scanout so = { .width = dl->width, .height = dl->height };
+	bool access = false;
+	unsigned int i;
+	ktime_t start;
+
+	start = ktime_get();
+	if (src && !drm_gem_fb_begin_cpu_access(src->fb, DMA_FROM_DEVICE)) {
+		access = true;
+		so.fb = src->fb;
+		so.vaddr = src->data[0].vaddr;
+		so.dx = src->dx;
+		so.dy = src->dy;
+	}
 
 	if (dl->shadow16 && !dl->shadow_valid) {
 		/* the device's memory is unknown: all of it, once */
 		dlkms_render_rect(dl, &tx, &so, DRM_RECT_INIT(0, 0, so.width, so.height), false);
-		cursor = NULL;
-	} else if (!to_dlkms_crtc_state(crtc_state)->primary_unchanged) {
-		/* no clips: the whole plane is damage, and worth comparing */
-		bool trim = !drm_plane_get_damage_clips_count(primary);
-
-		drm_atomic_helper_damage_iter_init(&iter, old_primary, primary);
-		drm_atomic_for_each_plane_damage(&iter, &clip) {
-			drm_rect_translate(&clip, -so.dx, -so.dy);
-			dlkms_render_rect(dl, &tx, &so, clip, trim);
-		}
-	}
-	if (cursor) {
-		/* where the cursor was and where it is, once if they overlap */
-		if (drm_rect_visible(&old_cursor) && drm_rect_visible(&new_cursor) &&
-		    old_cursor.x1 < new_cursor.x2 && new_cursor.x1 < old_cursor.x2 &&
-		    old_cursor.y1 < new_cursor.y2 && new_cursor.y1 < old_cursor.y2) {
-			old_cursor.x1 = min(old_cursor.x1, new_cursor.x1);
-			old_cursor.y1 = min(old_cursor.y1, new_cursor.y1);
-			old_cursor.x2 = max(old_cursor.x2, new_cursor.x2);
-			old_cursor.y2 = max(old_cursor.y2, new_cursor.y2);
-			new_cursor = (struct drm_rect){ };
-		}
-		if (drm_rect_visible(&old_cursor))
-			dlkms_render_rect(dl, &tx, &so, old_cursor, false);
-		if (drm_rect_visible(&new_cursor))
-			dlkms_render_rect(dl, &tx, &so, new_cursor, false);
+	} else {
+		for (i = 0; i < n; i++)
+			dlkms_render_rect(dl, &tx, &so, rects[i], trim[i]);
 	}
 	dlkms_tx_flush(&tx);
 	/* what did not arrive must not be taken as the device's content */
 	dl->shadow_valid = dl->shadow16 && !tx.err;
 
-	if (cfb)
-		drm_gem_fb_end_cpu_access(cfb, DMA_FROM_DEVICE);
-	if (pfb)
-		drm_gem_fb_end_cpu_access(pfb, DMA_FROM_DEVICE);
+	if (access)
+		drm_gem_fb_end_cpu_access(src->fb, DMA_FROM_DEVICE);
 	atomic64_inc(&dl->stats.frames);
 	atomic64_add(ktime_to_ns(ktime_sub(ktime_get(), start)), &dl->stats.render_ns);
 	if (READ_ONCE(dl->crc_enabled) && tx.y1 < tx.y2)
 		dlkms_crc_update(dl, tx.y1, tx.y2);
-out:
+}
+
+/* One render pass: what is queued now, the latest state for all damage. */
+static void dlkms_render_work(struct work_struct *work)
+{
+	struct dlkms_device *dl = container_of(work, struct dlkms_device, render_work);
+	struct drm_rect rects[DLKMS_MAX_DAMAGE];
+	bool trim[DLKMS_MAX_DAMAGE];
+	struct dlkms_src *src;
+	unsigned int n;
+	int seq, idx;
+
+	mutex_lock(&dl->render_lock);
+	mutex_lock(&dl->queue_lock);
+	n = dl->n_damage;
+	memcpy(rects, dl->damage, n * sizeof(*rects));
+	memcpy(trim, dl->damage_trim, n * sizeof(*trim));
+	dl->n_damage = 0;
+	src = dl->src;
+	if (src)
+		kref_get(&src->ref);
+	if (n)
+		dl->cursor = dl->cursor_q;
+	seq = atomic_read(&dl->queued);
+	mutex_unlock(&dl->queue_lock);
+
+	idx = dlkms_hw_enter(dl);
+	if (n && dl->active && dlkms_hw_present(dl))
+		dlkms_render(dl, src, rects, trim, n);
 	dlkms_hw_exit(dl, idx);
+	atomic_set(&dl->rendered, seq);
 	mutex_unlock(&dl->render_lock);
+	dlkms_src_put(src);
+}
+
+/*
+ * Waits for a render pass in flight and drops what is queued: called
+ * before the mode changes or the CRTC goes off. Returns with render_lock
+ * held; see dlkms_render_unlock().
+ */
+static void dlkms_render_lock_idle(struct dlkms_device *dl, bool active)
+{
+	mutex_lock(&dl->render_lock);
+	mutex_lock(&dl->queue_lock);
+	dl->n_damage = 0;
+	dl->active = active;
+	atomic_set(&dl->rendered, atomic_read(&dl->queued));
+	mutex_unlock(&dl->queue_lock);
 }
 
 /*
  * A new mode: the device's memory holds nothing known. The shadow is
- * sized for it here, where a failed allocation only costs bandwidth.
+ * sized for it here, where a failed allocation only costs bandwidth. The
+ * @len bytes of @cmds (the mode registers) go out before any pixel of it.
  */
-void dlkms_render_mode_set(struct dlkms_device *dl, const struct drm_display_mode *mode)
+void dlkms_render_mode_set(struct dlkms_device *dl, const struct drm_display_mode *mode,
+			   const u8 *cmds, size_t len)
 {
 	size_t px = (size_t)mode->hdisplay * mode->vdisplay;
 	size_t size = px * dl->bpp / 8;
+	int idx;
 
-	mutex_lock(&dl->render_lock);
+	dlkms_render_lock_idle(dl, true);
+	mutex_lock(&dl->queue_lock);
+	dl->width = mode->hdisplay;
+	dl->height = mode->vdisplay;
+	mutex_unlock(&dl->queue_lock);
 	dl->shadow_valid = false;
 	if (size != dl->shadow_size) {
 		kvfree(dl->shadow16);
@@ -447,12 +641,46 @@ void dlkms_render_mode_set(struct dlkms_device *dl, const struct drm_display_mod
 	dl->shadow8 = dl->shadow16 && dl->bpp == 24 ? (u8 *)(dl->shadow16 + px) : NULL;
 	dl->shadow_width = dl->shadow16 ? mode->hdisplay : 0;
 	dl->shadow_height = dl->shadow16 ? mode->vdisplay : 0;
+
+	idx = dlkms_hw_enter(dl);
+	if (dlkms_hw_present(dl))
+		dlkms_send(dl, cmds, len);
+	dlkms_hw_exit(dl, idx);
 	mutex_unlock(&dl->render_lock);
+}
+
+/* The CRTC goes off: nothing more is sent, @cmds (blanking) last. */
+void dlkms_render_disable(struct dlkms_device *dl, const u8 *cmds, size_t len)
+{
+	struct dlkms_src *src;
+	int idx;
+
+	dlkms_render_lock_idle(dl, false);
+	mutex_lock(&dl->queue_lock);
+	src = dl->src;
+	dl->src = NULL;
+	mutex_unlock(&dl->queue_lock);
+	idx = dlkms_hw_enter(dl);
+	if (dlkms_hw_present(dl))
+		dlkms_send(dl, cmds, len);
+	dlkms_hw_exit(dl, idx);
+	mutex_unlock(&dl->render_lock);
+	dlkms_src_put(src);
+}
+
+/* True while queued changes are not sent yet: the CRC would be stale. */
+bool dlkms_render_busy(struct dlkms_device *dl)
+{
+	return atomic_read(&dl->rendered) != atomic_read(&dl->queued);
 }
 
 static void dlkms_render_fini(struct drm_device *drm, void *unused)
 {
-	kvfree(to_dlkms(drm)->shadow16);
+	struct dlkms_device *dl = to_dlkms(drm);
+
+	cancel_work_sync(&dl->render_work);
+	dlkms_src_put(dl->src);
+	kvfree(dl->shadow16);
 }
 
 int dlkms_render_init(struct dlkms_device *dl)
@@ -464,6 +692,10 @@ int dlkms_render_init(struct dlkms_device *dl)
 	ret = drmm_mutex_init(drm, &dl->render_lock);
 	if (ret)
 		return ret;
+	ret = drmm_mutex_init(drm, &dl->queue_lock);
+	if (ret)
+		return ret;
+	INIT_WORK(&dl->render_work, dlkms_render_work);
 
 	dl->line32 = drmm_kcalloc(drm, w, sizeof(*dl->line32), GFP_KERNEL);
 	dl->line16 = drmm_kcalloc(drm, w, sizeof(*dl->line16), GFP_KERNEL);
