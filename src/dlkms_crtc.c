@@ -109,6 +109,8 @@ static void dlkms_crtc_helper_atomic_disable(struct drm_crtc *crtc,
 	struct drm_crtc_state *crtc_state = drm_atomic_get_new_crtc_state(state, crtc);
 	u8 buf[DL_MODESET_MAX_BYTES];
 
+	/* off once the picture in flight is sent (or the device is gone) */
+	dlkms_render_disable(dl, buf, dl_enc_blank(buf, DL_BLANK_POWERDOWN));
 	drm_crtc_vblank_off(crtc);
 	/* planes of an inactive CRTC are not flushed: the event goes now */
 	spin_lock_irq(&crtc->dev->event_lock);
@@ -117,7 +119,6 @@ static void dlkms_crtc_helper_atomic_disable(struct drm_crtc *crtc,
 		crtc_state->event = NULL;
 	}
 	spin_unlock_irq(&crtc->dev->event_lock);
-	dlkms_render_disable(dl, buf, dl_enc_blank(buf, DL_BLANK_POWERDOWN));
 }
 
 static void dlkms_crtc_helper_atomic_flush(struct drm_crtc *crtc,

@@ -15,8 +15,9 @@
  *  3. events: page flips, a non-blocking atomic commit with an out-fence,
  *     WAIT_VBLANK all complete, paced by the last mode's frame time (from
  *     clock/htotal/vtotal), never under half a frame (not a busy loop);
- *     with --mid-flip, the flip stuck in the device when the yank came (the
- *     emulator stops draining the bulk endpoint first) delivers its event;
+ *     with --mid-flip, what was pending when the yank came with the bulk
+ *     endpoint not draining (the flip, or a commit turning the CRTC off
+ *     behind the flip's stuck transfer) delivers its event;
  *  4. CREATE_LEASE fails with ENODEV (the objects are all leased already,
  *     so a driver without a gone check answers EBUSY); the lessee still
  *     works (resources, flips with events, a commit);
@@ -860,6 +861,8 @@ int main(int argc, char **argv)
 	uint32_t objs[3], *mapA, *mapA2 = NULL, *dmap;
 	double t0;
 	int c, i, e, r, bfd, vfd, mid_pending = 0, mid_from = 0;
+	const char *mid_what = "the flip";
+	uint32_t blob;
 	long bad;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -995,9 +998,13 @@ int main(int argc, char **argv)
 	/* ---- the yank ---- */
 	if (mid_flip) {
 		/*
-		 * The emulator stops taking bulk data, so a full-frame flip
-		 * (B differs from A everywhere) stalls in the driver's render
-		 * waiting for URBs: it is pending when the yank comes.
+		 * The emulator stops taking bulk data, so the full-frame picture
+		 * of a flip to B (B differs from A everywhere) stalls in the
+		 * driver's transfer. A driver that sends before it completes a
+		 * flip has the flip pending at the yank. One that completes it
+		 * at the vblank and sends behind (dlkms) has its transfer stuck
+		 * instead; a non-blocking commit turning the CRTC off waits for
+		 * that transfer, and is what is pending at the yank.
 		 */
 		if (emu("drain stop"))
 			die("emulator drain stop");
@@ -1008,7 +1015,24 @@ int main(int argc, char **argv)
 		mid_pending = !wait_events(fd, 0.5);
 		note("mid-flip: flip to B issued with the bulk endpoint not draining; %s",
 		     mid_pending ? "no event within 500 ms: pending at the yank" :
-		     "its event already came (not pending)");
+		     "its event came at a vblank");
+		if (!mid_pending) {
+			drmModeAtomicReqPtr req = full_state(fd, &ids, 0, false, &blob);
+
+			mid_what = "the commit turning the CRTC off";
+			mid_from = nsmp;
+			outstanding = 1;
+			if (drmModeAtomicCommit(fd, req, DRM_MODE_ATOMIC_NONBLOCK |
+						DRM_MODE_ATOMIC_ALLOW_MODESET |
+						DRM_MODE_PAGE_FLIP_EVENT, NULL))
+				die("non-blocking commit turning the CRTC off before the yank: %s",
+				    errname(errno));
+			drmModeAtomicFree(req);
+			mid_pending = !wait_events(fd, 0.5);
+			note("mid-flip: then a non-blocking commit turning the CRTC off; %s",
+			     mid_pending ? "no event within 500 ms: pending at the yank" :
+			     "its event already came (not pending)");
+		}
 		outstanding = mid_pending;
 	}
 	t0 = now();
@@ -1033,8 +1057,8 @@ int main(int argc, char **argv)
 		emu("drain normal");	/* for the next plug */
 		got = mid_pending && wait_events(fd, 2.0);
 		result(mid_pending && got && nsmp == mid_from + 1,
-		       "mid-flip: the flip pending at the yank delivered its event (%s, %.0f ms after "
-		       "the yank)", !mid_pending ? "was not pending" : got ? "arrived" : "lost",
+		       "mid-flip: %s, pending at the yank, delivered its event (%s, %.0f ms after "
+		       "the yank)", mid_what, !mid_pending ? "was not pending" : got ? "arrived" : "lost",
 		       (now() - t0) * 1e3);
 		outstanding = 0;
 	}
