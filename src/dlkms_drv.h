@@ -111,6 +111,7 @@ struct dlkms_device {
 	 * queueings, @rendered the last one a render pass has taken in.
 	 */
 	struct mutex queue_lock;
+	struct workqueue_struct *render_wq;	/* ordered: one pass at a time */
 	struct work_struct render_work;
 	struct dlkms_src *src;
 	struct dlkms_cursor cursor_q;

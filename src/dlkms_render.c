@@ -508,7 +508,7 @@ void dlkms_render_queue(struct dlkms_device *dl, struct dlkms_atomic_state *stat
 	if (cmapped)
 		drm_gem_fb_end_cpu_access(cursor->fb, DMA_FROM_DEVICE);
 	dlkms_src_put(old_src);
-	queue_work(system_wq, &dl->render_work);
+	queue_work(dl->render_wq, &dl->render_work);
 }
 
 /*
@@ -525,7 +525,7 @@ void dlkms_render_queue_cursor(struct dlkms_device *dl, struct drm_plane_state *
 	mutex_unlock(&dl->queue_lock);
 	if (mapped)
 		drm_gem_fb_end_cpu_access(state->fb, DMA_FROM_DEVICE);
-	queue_work(system_wq, &dl->render_work);
+	queue_work(dl->render_wq, &dl->render_work);
 }
 
 /* Sends rectangles @rects of @src's picture; under render_lock. */
@@ -679,6 +679,7 @@ static void dlkms_render_fini(struct drm_device *drm, void *unused)
 	struct dlkms_device *dl = to_dlkms(drm);
 
 	cancel_work_sync(&dl->render_work);
+	destroy_workqueue(dl->render_wq);
 	dlkms_src_put(dl->src);
 	kvfree(dl->shadow16);
 }
@@ -702,6 +703,14 @@ int dlkms_render_init(struct dlkms_device *dl)
 	dl->line8 = drmm_kcalloc(drm, w, sizeof(*dl->line8), GFP_KERNEL);
 	dl->crc_lines = drmm_kcalloc(drm, DLKMS_MAX_HEIGHT, sizeof(*dl->crc_lines), GFP_KERNEL);
 	if (!dl->line32 || !dl->line16 || !dl->line8 || !dl->crc_lines)
+		return -ENOMEM;
+	/*
+	 * Unbound and ordered: a pass may compose for longer than a frame.
+	 * Its release runs before that of the buffers above, which a pass
+	 * still running would use.
+	 */
+	dl->render_wq = alloc_ordered_workqueue("dlkms-render", 0);
+	if (!dl->render_wq)
 		return -ENOMEM;
 	return drmm_add_action_or_reset(drm, dlkms_render_fini, NULL);
 }
