@@ -12,6 +12,7 @@
 #include <drm/drm_atomic_state_helper.h>
 #include <drm/drm_edid.h>
 #include <drm/drm_modeset_helper_vtables.h>
+#include <drm/drm_print.h>
 #include <drm/drm_probe_helper.h>
 
 #include "dlkms_drv.h"
@@ -21,6 +22,9 @@
  * product and serial bytes after it. All zero is "no monitor"; a change
  * means another monitor, which the poll reports as a hotplug.
  */
+/* failed presence reads in a row that keep a connected monitor connected */
+#define DLKMS_EDID_MISSES	3
+
 static int dlkms_connector_helper_detect_ctx(struct drm_connector *connector,
 					     struct drm_modeset_acquire_ctx *ctx,
 					     bool force)
@@ -32,8 +36,20 @@ static int dlkms_connector_helper_detect_ctx(struct drm_connector *connector,
 	idx = dlkms_hw_enter(dl);
 	ret = dlkms_hw_present(dl) ? dlkms_read_edid_bytes(dl, 0, id, sizeof(id)) : -ENODEV;
 	dlkms_hw_exit(dl, idx);
+	/*
+	 * An adapter that does not answer once (a request timed out on a
+	 * busy bus) says nothing about the monitor: a connected one stays
+	 * connected for a few polls. No monitor reads as zeros.
+	 */
+	if (ret && ret != -ENODEV && connector->status == connector_status_connected &&
+	    ++dl->edid_misses < DLKMS_EDID_MISSES) {
+		drm_dbg_kms(&dl->drm, "EDID read failed (%d), keeping the connector connected\n",
+			    ret);
+		return connector_status_connected;
+	}
 	if (ret || !memchr_inv(id, 0, 8))
 		return connector_status_disconnected;
+	dl->edid_misses = 0;
 	if (memcmp(id, dl->edid_id, sizeof(id))) {
 		memcpy(dl->edid_id, id, sizeof(id));
 		connector->epoch_counter++;

@@ -40,17 +40,31 @@ static enum hrtimer_restart dlkms_vblank_timer_fn(struct hrtimer *timer)
 /*
  * The vblank is when the timer was due, not when its handler got to run:
  * events and WAIT_VBLANK replies carry times exactly one period apart.
+ * A vblank that is due but whose handler has not run yet (a busy machine
+ * runs timers late) has happened all the same: an event armed now must
+ * complete at the next one, never at a vblank from before it was armed.
+ * The late handler then finds the vblank counted already.
  */
 static bool dlkms_crtc_get_vblank_timestamp(struct drm_crtc *crtc, int *max_error,
 					    ktime_t *vblank_time, bool in_vblank_irq)
 {
 	struct dlkms_device *dl = to_dlkms(crtc->dev);
+	u64 period = ktime_to_ns(dl->vblank_period), late;
+	ktime_t next, now;
 
 	if (!hrtimer_active(&dl->vblank_timer)) {
 		*vblank_time = ktime_get();
 		return true;
 	}
-	*vblank_time = ktime_sub(hrtimer_get_expires(&dl->vblank_timer), dl->vblank_period);
+	next = hrtimer_get_expires(&dl->vblank_timer);
+	now = ktime_get();
+	if (ktime_before(now, next)) {
+		*vblank_time = ktime_sub(next, dl->vblank_period);
+		return true;
+	}
+	/* the last vblank on the timer's grid at or before now */
+	late = ktime_to_ns(ktime_sub(now, next));
+	*vblank_time = ktime_add_ns(next, div64_u64(late, period) * period);
 	return true;
 }
 

@@ -83,6 +83,7 @@ struct dlkms_device {
 
 	/* what the monitor's EDID looked like at the last detect */
 	u8 edid_id[18];
+	unsigned int edid_misses;	/* presence reads failed in a row */
 
 	/* software vblank at the mode's refresh rate */
 	struct hrtimer vblank_timer;
