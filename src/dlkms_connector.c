@@ -17,14 +17,14 @@
 
 #include "dlkms_drv.h"
 
+/* failed presence reads in a row that keep a connected monitor connected */
+#define DLKMS_EDID_MISSES	3
+
 /*
  * Cheap presence check for the poll: the EDID header and the vendor,
  * product and serial bytes after it. All zero is "no monitor"; a change
  * means another monitor, which the poll reports as a hotplug.
  */
-/* failed presence reads in a row that keep a connected monitor connected */
-#define DLKMS_EDID_MISSES	3
-
 static int dlkms_connector_helper_detect_ctx(struct drm_connector *connector,
 					     struct drm_modeset_acquire_ctx *ctx,
 					     bool force)

@@ -348,6 +348,13 @@ static void dlkms_src_put(struct dlkms_src *src)
 		kref_put(&src->ref, dlkms_src_release);
 }
 
+/* fb coordinates minus CRTC coordinates of a visible plane */
+static void dlkms_plane_offset(const struct drm_plane_state *state, int *dx, int *dy)
+{
+	*dx = (state->src.x1 >> 16) - state->dst.x1;
+	*dy = (state->src.y1 >> 16) - state->dst.y1;
+}
+
 /* NULL: nothing visible, or not mappable by the CPU, which shows black. */
 static struct dlkms_src *dlkms_src_new(struct drm_plane_state *state)
 {
@@ -371,8 +378,7 @@ static struct dlkms_src *dlkms_src_new(struct drm_plane_state *state)
 	}
 	drm_framebuffer_get(src->fb);
 	kref_init(&src->ref);
-	src->dx = (state->src.x1 >> 16) - state->dst.x1;
-	src->dy = (state->src.y1 >> 16) - state->dst.y1;
+	dlkms_plane_offset(state, &src->dx, &src->dy);
 	return src;
 }
 
@@ -486,13 +492,12 @@ void dlkms_render_queue(struct dlkms_device *dl, struct dlkms_atomic_state *stat
 		/* no clips: the whole plane is damage, and worth comparing */
 		trim = !drm_plane_get_damage_clips_count(primary);
 		if (primary->visible) {
-			/* fb coordinates to CRTC coordinates */
-			int dx = primary->dst.x1 - (primary->src.x1 >> 16);
-			int dy = primary->dst.y1 - (primary->src.y1 >> 16);
+			int dx, dy;
 
+			dlkms_plane_offset(primary, &dx, &dy);
 			drm_atomic_helper_damage_iter_init(&iter, old_primary, primary);
 			drm_atomic_for_each_plane_damage(&iter, &clip) {
-				drm_rect_translate(&clip, dx, dy);
+				drm_rect_translate(&clip, -dx, -dy);
 				dlkms_damage_add(dl, clip, trim);
 			}
 		} else if (old_primary->visible) {
@@ -600,18 +605,41 @@ static void dlkms_render_work(struct work_struct *work)
 }
 
 /*
- * Waits for a render pass in flight and drops what is queued: called
- * before the mode changes or the CRTC goes off. Returns with render_lock
- * held; see dlkms_render_unlock().
+ * Waits for a render pass in flight, drops what is queued and says what
+ * the queue is for from now: @mode, or NULL when the CRTC goes off, which
+ * also lets go of the framebuffer held (returned, to put after the
+ * unlock). Returns with render_lock held; see dlkms_render_unlock_send().
  */
-static void dlkms_render_lock_idle(struct dlkms_device *dl, bool active)
+static struct dlkms_src *dlkms_render_lock_idle(struct dlkms_device *dl,
+						const struct drm_display_mode *mode)
 {
+	struct dlkms_src *src = NULL;
+
 	mutex_lock(&dl->render_lock);
 	mutex_lock(&dl->queue_lock);
 	dl->n_damage = 0;
-	dl->active = active;
+	dl->active = !!mode;
+	if (mode) {
+		dl->width = mode->hdisplay;
+		dl->height = mode->vdisplay;
+	} else {
+		src = dl->src;
+		dl->src = NULL;
+	}
 	atomic_set(&dl->rendered, atomic_read(&dl->queued));
 	mutex_unlock(&dl->queue_lock);
+	return src;
+}
+
+/* Sends @cmds, after all that was rendered, and lets the worker go on. */
+static void dlkms_render_unlock_send(struct dlkms_device *dl, const u8 *cmds, size_t len)
+{
+	int idx = dlkms_hw_enter(dl);
+
+	if (dlkms_hw_present(dl))
+		dlkms_send(dl, cmds, len);
+	dlkms_hw_exit(dl, idx);
+	mutex_unlock(&dl->render_lock);
 }
 
 /*
@@ -624,13 +652,8 @@ void dlkms_render_mode_set(struct dlkms_device *dl, const struct drm_display_mod
 {
 	size_t px = (size_t)mode->hdisplay * mode->vdisplay;
 	size_t size = px * dl->bpp / 8;
-	int idx;
 
-	dlkms_render_lock_idle(dl, true);
-	mutex_lock(&dl->queue_lock);
-	dl->width = mode->hdisplay;
-	dl->height = mode->vdisplay;
-	mutex_unlock(&dl->queue_lock);
+	dlkms_render_lock_idle(dl, mode);
 	dl->shadow_valid = false;
 	if (size != dl->shadow_size) {
 		kvfree(dl->shadow16);
@@ -641,30 +664,15 @@ void dlkms_render_mode_set(struct dlkms_device *dl, const struct drm_display_mod
 	dl->shadow8 = dl->shadow16 && dl->bpp == 24 ? (u8 *)(dl->shadow16 + px) : NULL;
 	dl->shadow_width = dl->shadow16 ? mode->hdisplay : 0;
 	dl->shadow_height = dl->shadow16 ? mode->vdisplay : 0;
-
-	idx = dlkms_hw_enter(dl);
-	if (dlkms_hw_present(dl))
-		dlkms_send(dl, cmds, len);
-	dlkms_hw_exit(dl, idx);
-	mutex_unlock(&dl->render_lock);
+	dlkms_render_unlock_send(dl, cmds, len);
 }
 
 /* The CRTC goes off: nothing more is sent, @cmds (blanking) last. */
 void dlkms_render_disable(struct dlkms_device *dl, const u8 *cmds, size_t len)
 {
-	struct dlkms_src *src;
-	int idx;
+	struct dlkms_src *src = dlkms_render_lock_idle(dl, NULL);
 
-	dlkms_render_lock_idle(dl, false);
-	mutex_lock(&dl->queue_lock);
-	src = dl->src;
-	dl->src = NULL;
-	mutex_unlock(&dl->queue_lock);
-	idx = dlkms_hw_enter(dl);
-	if (dlkms_hw_present(dl))
-		dlkms_send(dl, cmds, len);
-	dlkms_hw_exit(dl, idx);
-	mutex_unlock(&dl->render_lock);
+	dlkms_render_unlock_send(dl, cmds, len);
 	dlkms_src_put(src);
 }
 
