@@ -11,6 +11,7 @@
 
 #include <drm/drm_atomic_state_helper.h>
 #include <drm/drm_edid.h>
+#include <drm/drm_managed.h>
 #include <drm/drm_modeset_helper_vtables.h>
 #include <drm/drm_print.h>
 #include <drm/drm_probe_helper.h>
@@ -57,15 +58,36 @@ static int dlkms_connector_helper_detect_ctx(struct drm_connector *connector,
 	return connector_status_connected;
 }
 
+/*
+ * A read that fails in the transfer (a request timed out), from the
+ * monitor whose EDID was read last, gives that EDID: a monitor detect
+ * keeps connected across a missed read keeps its modes too, rather than
+ * getting the fallback list.
+ */
+static const struct drm_edid *dlkms_connector_read_edid(struct dlkms_device *dl)
+{
+	const struct drm_edid *drm_edid;
+
+	dl->edid_xfer_failed = false;
+	drm_edid = drm_edid_read_custom(&dl->connector, dlkms_read_edid, dl);
+	if (drm_edid) {
+		drm_edid_free(dl->edid);
+		dl->edid = drm_edid;
+		memcpy(dl->edid_id_of_edid, dl->edid_id, sizeof(dl->edid_id));
+	} else if (dl->edid_xfer_failed && dl->edid &&
+		   !memcmp(dl->edid_id_of_edid, dl->edid_id, sizeof(dl->edid_id))) {
+		drm_dbg_kms(&dl->drm, "EDID read failed, using the monitor's last EDID\n");
+		return dl->edid;
+	}
+	return drm_edid;
+}
+
 static int dlkms_connector_helper_get_modes(struct drm_connector *connector)
 {
 	struct dlkms_device *dl = to_dlkms(connector->dev);
-	const struct drm_edid *drm_edid;
 	int count;
 
-	drm_edid = drm_edid_read_custom(connector, dlkms_read_edid, dl);
-	count = dlkms_edid_update_modes(connector, drm_edid);
-	drm_edid_free(drm_edid);
+	count = dlkms_edid_update_modes(connector, dlkms_connector_read_edid(dl));
 	if (!count) {
 		/*
 		 * Unreadable or corrupt EDID but something answers: offer the
@@ -100,10 +122,19 @@ static int dlkms_connector_type(struct dlkms_device *dl)
 	return edid[20] & 0x80 ? DRM_MODE_CONNECTOR_DVID : DRM_MODE_CONNECTOR_VGA;
 }
 
+static void dlkms_connector_edid_free(struct drm_device *drm, void *unused)
+{
+	drm_edid_free(to_dlkms(drm)->edid);
+}
+
 int dlkms_connector_init(struct dlkms_device *dl)
 {
 	struct drm_device *drm = &dl->drm;
 	int ret, type;
+
+	ret = drmm_add_action_or_reset(drm, dlkms_connector_edid_free, NULL);
+	if (ret)
+		return ret;
 
 	type = dlkms_connector_type(dl);
 	ret = drmm_encoder_init(drm, &dl->encoder, NULL,

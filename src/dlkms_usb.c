@@ -142,6 +142,8 @@ int dlkms_read_edid(void *data, u8 *buf, unsigned int block, size_t len)
 	idx = dlkms_hw_enter(dl);
 	ret = dlkms_hw_present(dl) ? dlkms_read_edid_bytes(dl, block * 128, buf, len) : -ENODEV;
 	dlkms_hw_exit(dl, idx);
+	if (ret)
+		dl->edid_xfer_failed = true;
 	return ret;
 }
 

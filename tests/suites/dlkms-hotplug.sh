@@ -4,7 +4,8 @@
 # uevent with HOTPLUG=1 on the card and GETCONNECTOR then shows the new
 # monitor (status, preferred mode, EDID blob); the connector type follows
 # the monitor at plug (DVI-D / VGA); a corrupt EDID gives a connected
-# connector with the fallback modes and no hotplug storm.
+# connector with the fallback modes and no hotplug storm; EDID reads that
+# fail (the adapter not answering) keep the monitor for up to 3 reads.
 #   dlkms-hotplug.sh [break]   "break" switches to the wrong monitors and
 #                              expects the wrong things, to show each check
 #                              goes red (the run must then fail)
@@ -143,6 +144,35 @@ else
 	switch_to dvi1080 "$cn"
 	expect_conn "switched to dvi1080 (break: want vga768)" connected DVI-D 1024x768 "analog 1024x768"
 fi
+
+# The adapter stops answering (every control request stalls): a connected
+# monitor stays connected, with its own modes and EDID, for the reads that
+# fail in a row below the driver's bound (3), then goes disconnected; the
+# connector poll (every 10 s) may take one of those reads between probes.
+emu ctrl-fail on >/dev/null || fail "ctrl-fail on"
+if [ -z "$BREAK" ]; then
+	expect_conn "EDID reads fail, 1st probe" connected DVI-D 1920x1080 "digital 1920x1080"
+else
+	expect_conn "EDID reads fail, 1st probe (break: want disconnected)" disconnected DVI-D - "none"
+fi
+gone_at=
+for i in 2 3 4; do
+	read -r st _ pref _ edid <<<"$(conn_state)"
+	if [ "$st" = disconnected ]; then
+		gone_at=$i
+		break
+	fi
+	esum=$(edid_sum "$edid")
+	[ "$st $pref ${esum% *}" = "connected 1920x1080 digital 1920x1080" ] ||
+		bad "EDID reads fail, probe $i: $st, preferred $pref, EDID '$esum'"
+done
+if [ -n "$gone_at" ]; then
+	ok "EDID reads fail: disconnected at probe $gone_at"
+else
+	bad "EDID reads fail: still connected after 4 probes"
+fi
+emu ctrl-fail off >/dev/null || fail "ctrl-fail off"
+expect_conn "adapter answers again" connected DVI-D 1920x1080 "digital 1920x1080"
 release_card
 stop_emu
 for i in $(seq 1 50); do card_of dlkms >/dev/null || break; sleep 0.1; done
