@@ -8,6 +8,8 @@
  * Copyright (C) 2026 dlkms developers
  */
 
+#include <linux/wait.h>
+
 #include <drm/drm_atomic.h>
 #include <drm/drm_atomic_helper.h>
 #include <drm/drm_managed.h>
@@ -116,6 +118,26 @@ static void dlkms_crtc_helper_atomic_enable(struct drm_crtc *crtc,
 	dlkms_render_mode_set(dl, mode, buf, len);
 }
 
+/*
+ * A CRTC is off after the frame it was showing has ended, as a display
+ * controller's is: its disable completes, and the commit's event goes, at
+ * the vblank after the blank went out -- not before a nonblocking commit
+ * has even returned. After a yank the vblank keeps time all the same.
+ * Unlike drm_crtc_wait_one_vblank() no warning for a timer that runs
+ * late on a busy machine.
+ */
+static void dlkms_crtc_wait_vblank(struct drm_crtc *crtc)
+{
+	u64 last;
+
+	if (drm_crtc_vblank_get(crtc))
+		return;
+	last = drm_crtc_vblank_count(crtc);
+	wait_event_timeout(*drm_crtc_vblank_waitqueue(crtc),
+			   drm_crtc_vblank_count(crtc) != last, HZ);
+	drm_crtc_vblank_put(crtc);
+}
+
 static void dlkms_crtc_helper_atomic_disable(struct drm_crtc *crtc,
 					     struct dlkms_atomic_state *state)
 {
@@ -125,6 +147,7 @@ static void dlkms_crtc_helper_atomic_disable(struct drm_crtc *crtc,
 
 	/* off once the picture in flight is sent (or the device is gone) */
 	dlkms_render_disable(dl, buf, dl_enc_blank(buf, DL_BLANK_POWERDOWN));
+	dlkms_crtc_wait_vblank(crtc);
 	drm_crtc_vblank_off(crtc);
 	/* planes of an inactive CRTC are not flushed: the event goes now */
 	spin_lock_irq(&crtc->dev->event_lock);
