@@ -60,9 +60,10 @@ static int dlkms_connector_helper_detect_ctx(struct drm_connector *connector,
 
 /*
  * A read that fails in the transfer (a request timed out), from the
- * monitor whose EDID was read last, gives that EDID: a monitor detect
- * keeps connected across a missed read keeps its modes too, rather than
- * getting the fallback list.
+ * monitor whose EDID was read last (detect's presence bytes are that
+ * EDID's first bytes), gives that EDID: a monitor detect keeps connected
+ * across a missed read keeps its modes too, rather than getting the
+ * fallback list.
  */
 static const struct drm_edid *dlkms_connector_read_edid(struct dlkms_device *dl)
 {
@@ -73,9 +74,8 @@ static const struct drm_edid *dlkms_connector_read_edid(struct dlkms_device *dl)
 	if (drm_edid) {
 		drm_edid_free(dl->edid);
 		dl->edid = drm_edid;
-		memcpy(dl->edid_id_of_edid, dl->edid_id, sizeof(dl->edid_id));
 	} else if (dl->edid_xfer_failed && dl->edid &&
-		   !memcmp(dl->edid_id_of_edid, dl->edid_id, sizeof(dl->edid_id))) {
+		   !memcmp(drm_edid_raw(dl->edid), dl->edid_id, sizeof(dl->edid_id))) {
 		drm_dbg_kms(&dl->drm, "EDID read failed, using the monitor's last EDID\n");
 		return dl->edid;
 	}

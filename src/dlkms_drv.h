@@ -84,9 +84,7 @@ struct dlkms_device {
 	/* what the monitor's EDID looked like at the last detect */
 	u8 edid_id[18];
 	unsigned int edid_misses;	/* presence reads failed in a row */
-	/* the last EDID read in full, and the presence bytes it went with */
-	const struct drm_edid *edid;
-	u8 edid_id_of_edid[18];
+	const struct drm_edid *edid;	/* the last EDID read in full */
 	bool edid_xfer_failed;		/* a control transfer of the last read failed */
 
 	/* software vblank at the mode's refresh rate */
