@@ -29,8 +29,8 @@ TESTLIST=${1:-tests/igt/dlkms.testlist}
 EXPECTED=${2:-tests/igt/dlkms.expected}
 IGT=${IGT_DIR:-/usr/libexec/igt-gpu-tools}
 # the emulated monitor; see tests/igt/README.md for why this one
-MON=dvi1080
-SIZE=1920x1080
+MON=vga768
+SIZE=1024x768
 # per-binary wall-clock limit; a binary that overruns leaves its
 # remaining subtests "notrun", which never matches an expected result
 BIN_TIMEOUT=${IGT_BIN_TIMEOUT:-240}
