@@ -56,6 +56,17 @@ void dld_fini(struct dld *d)
 	d->mem = NULL;
 }
 
+void dld_set_channel(struct dld *d, enum dld_channel chan)
+{
+	d->chan = chan;
+}
+
+void dld_stream_cut(struct dld *d)
+{
+	d->ncarry = 0;
+	d->resync = false;
+}
+
 void dld_reset(struct dld *d)
 {
 	uint8_t *mem = d->mem;
@@ -313,6 +324,11 @@ static size_t step(struct dld *d, const uint8_t *p, size_t n)
 		d->st.malformed++;
 		d->resync = true;
 		return 1;
+	}
+	if (d->chan != DLD_CHAN_NULL) {
+		/* framed but not applied: see enum dld_channel */
+		d->st.ignored_no_channel++;
+		return len;
 	}
 	command(d, p, n, true);
 	count(d, p[1]);

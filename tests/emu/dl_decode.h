@@ -27,7 +27,27 @@ struct dld_stats {
 	uint64_t cmd_reg, cmd_60, cmd_61, cmd_62, cmd_63;
 	uint64_t cmd_68, cmd_69, cmd_6a, cmd_6b, cmd_a0;
 	uint64_t pad_af, malformed, mode_sets;
+	uint64_t ignored_no_channel;	/* commands dropped: see enum dld_channel */
 };
+
+/*
+ * The channel the adapter was told to use (protocol.md 2.4). The 16-byte
+ * key of the channel-select request seeds a cipher every later bulk byte
+ * goes through; the null keys leave the stream as it is sent. We do not
+ * emulate the cipher: under any other key, or before any key, what the
+ * adapter decodes is not what the driver meant, so no command of the
+ * stream (pixels, copies or registers, which libdlo sends under mode keys
+ * of their own) reaches memory or the register file. The stream is still
+ * framed as plain text, to count what was dropped and what is malformed.
+ * Zero is the null key, so that the decoder's own tests and the fuzz round
+ * trip, which send no key, decode; dlemu starts each plug at DLD_CHAN_NONE.
+ */
+enum dld_channel {
+	DLD_CHAN_NULL = 0,	/* a null key: the stream is plain */
+	DLD_CHAN_NONE,		/* no key since power-on */
+	DLD_CHAN_OTHER,		/* another key: the stream would be scrambled */
+};
+
 
 struct dld_mode {
 	bool valid;
@@ -49,13 +69,24 @@ struct dld {
 	uint8_t carry[DLD_MAX_CMD];	/* incomplete command from the last feed */
 	size_t ncarry;
 	bool resync;			/* skipping garbage up to the next 0xAF */
+	enum dld_channel chan;
 	struct dld_stats st;
 };
 
 int dld_init(struct dld *d);
 void dld_fini(struct dld *d);
-/* Power-on state: memory filled with DLD_FILL, registers cleared. */
+/*
+ * Memory filled with DLD_FILL, registers and stream state cleared, the
+ * channel DLD_CHAN_NULL (see enum dld_channel).
+ */
 void dld_reset(struct dld *d);
+/* A channel-select request was taken: commands from now on follow @chan. */
+void dld_set_channel(struct dld *d, enum dld_channel chan);
+/*
+ * The stream ends here (the device went off the bus): a command it left
+ * unfinished is dropped, not joined to the next plug's first bytes.
+ */
+void dld_stream_cut(struct dld *d);
 /* Feed one chunk of the stream; commands may span chunks. */
 void dld_feed(struct dld *d, const uint8_t *p, size_t n);
 void dld_get_mode(const struct dld *d, struct dld_mode *m);

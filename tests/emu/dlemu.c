@@ -51,6 +51,15 @@ struct ctrl_stats {
 };
 
 /*
+ * What the suites' end check reads (tests/suites/lib.sh stop_emu): kept
+ * across reset-stats and replug, which zero the counters above, so nothing
+ * a run sent wrong is forgotten before the emulator stops.
+ */
+struct verdict {
+	unsigned long long malformed, ignored_no_channel, key_bad;
+};
+
+/*
  * yank-at: unplug when the Nth vendor request since arming arrives (before
  * it is answered), or once so many bulk bytes arrived since arming. It
  * fires once and disarms.
@@ -78,6 +87,7 @@ static struct emu {
 	struct dld dec;
 	struct monitor mon;
 	struct ctrl_stats cs;
+	struct verdict before;	/* the counters' values at their last reset */
 	enum drain drain;
 	unsigned long long slow_bps;
 	bool stalled, ctrl_fail;
@@ -112,6 +122,37 @@ static const uint8_t null_key2[16] = {
 	0x47, 0x3d, 0x16, 0x97, 0xc6, 0xfe, 0x60, 0x15,
 	0x5e, 0x88, 0x1c, 0xa7, 0xdc, 0xb7, 0x6f, 0xf2
 };
+
+/* The channel a channel-select request's key selects. */
+static enum dld_channel key_channel(const uint8_t key[16])
+{
+	if (!memcmp(key, std_key, 16) || !memcmp(key, null_key2, 16))
+		return DLD_CHAN_NULL;
+	return DLD_CHAN_OTHER;
+}
+
+/* Called with e.lock held, before the counters are zeroed. */
+static void verdict_keep_locked(bool decoder, bool ctrl)
+{
+	if (decoder) {
+		e.before.malformed += e.dec.st.malformed;
+		e.before.ignored_no_channel += e.dec.st.ignored_no_channel;
+	}
+	if (ctrl)
+		e.before.key_bad += e.cs.key_bad;
+}
+
+/*
+ * Called with e.lock held: the adapter as it comes on the bus, memory at
+ * the fill pattern and no channel selected yet (the driver's probe selects
+ * one before it sends anything).
+ */
+static void power_on_locked(void)
+{
+	verdict_keep_locked(true, false);
+	dld_reset(&e.dec);
+	dld_set_channel(&e.dec, DLD_CHAN_NONE);
+}
 
 static void msg(const char *fmt, ...)
 {
@@ -420,7 +461,8 @@ static void handle_setup(const struct usb_ctrlrequest *r)
 			return;
 		}
 		pthread_mutex_lock(&e.lock);
-		if (!memcmp(buf, std_key, 16) || !memcmp(buf, null_key2, 16))
+		dld_set_channel(&e.dec, key_channel(buf));
+		if (e.dec.chan == DLD_CHAN_NULL)
 			e.cs.key++;
 		else
 			e.cs.key_bad++;
@@ -509,6 +551,7 @@ static void *ep0_main(void *arg)
 				if (e.configured)
 					e.cs.disconnects++;
 				e.configured = false;
+				dld_stream_cut(&e.dec);
 				pthread_mutex_unlock(&e.lock);
 				msg(ev[i].type == FUNCTIONFS_DISABLE ? "disabled (disconnect or reset)" :
 				    "unbound from the UDC");
@@ -627,6 +670,9 @@ static void stats_print(FILE *f)
 	fprintf(f, "cmd_a0 %llu\npad_af %llu\nmalformed %llu\nmode_sets %llu\n",
 		(unsigned long long)s->cmd_a0, (unsigned long long)s->pad_af,
 		(unsigned long long)s->malformed, (unsigned long long)s->mode_sets);
+	fprintf(f, "ignored_no_channel %llu\nchannel %s\n",
+		(unsigned long long)s->ignored_no_channel,
+		e.dec.chan == DLD_CHAN_NULL ? "null" : e.dec.chan == DLD_CHAN_NONE ? "none" : "other");
 	fprintf(f, "ctrl_edid %llu\nctrl_key %llu\nctrl_key_bad %llu\n",
 		e.cs.edid, e.cs.key, e.cs.key_bad);
 	fprintf(f, "ctrl_status %llu\nctrl_stalled %llu\nconnects %llu\ndisconnects %llu\n",
@@ -636,6 +682,10 @@ static void stats_print(FILE *f)
 	for (int i = 0; i < NEPS; i++)
 		fprintf(f, "ep_bytes_%d %llu\n", i + 1, e.ep_bytes[i]);
 	fprintf(f, "last_rx_ns %llu\n", e.last_rx_ns);
+	fprintf(f, "total_malformed %llu\ntotal_ignored_no_channel %llu\ntotal_ctrl_key_bad %llu\n",
+		e.before.malformed + s->malformed,
+		e.before.ignored_no_channel + s->ignored_no_channel,
+		e.before.key_bad + e.cs.key_bad);
 }
 
 static int frame_save(const char *path, bool png)
@@ -684,6 +734,20 @@ static int frame_save(const char *path, bool png)
 	}
 	free(px);
 	return ret;
+}
+
+/* True while the gadget is bound to a UDC (plugged in). */
+static bool udc_bound(void)
+{
+	char s[64] = "";
+	int fd = open(GADGET "/UDC", O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, s, sizeof(s) - 1);
+	close(fd);
+	return n > 0 && s[0] != '\n';
 }
 
 static int set_udc(bool plug)
@@ -766,6 +830,7 @@ static int command(char *line, FILE *f, const char **why)
 	}
 	if (!strcmp(argv[0], "reset-stats")) {
 		pthread_mutex_lock(&e.lock);
+		verdict_keep_locked(true, true);
 		memset(&e.dec.st, 0, sizeof(e.dec.st));
 		memset(&e.cs, 0, sizeof(e.cs));
 		memset(e.ep_bytes, 0, sizeof(e.ep_bytes));
@@ -781,8 +846,12 @@ static int command(char *line, FILE *f, const char **why)
 	}
 	if (!strcmp(argv[0], "replug")) {
 		/* a fresh device: memory back to the fill pattern */
+		if (udc_bound()) {
+			*why = "already plugged";
+			return -EBUSY;
+		}
 		pthread_mutex_lock(&e.lock);
-		dld_reset(&e.dec);
+		power_on_locked();
 		pthread_mutex_unlock(&e.lock);
 		ret = set_udc(true);
 		*why = ret == -EBUSY ? "already plugged" : strerror(-ret);
@@ -1019,6 +1088,9 @@ int main(int argc, char **argv)
 	}
 	if (dld_init(&e.dec))
 		die("memory");
+	pthread_mutex_lock(&e.lock);
+	power_on_locked();
+	pthread_mutex_unlock(&e.lock);
 
 	/* no SA_RESTART: signals must get threads out of blocking reads */
 	sa.sa_handler = on_signal;

@@ -472,6 +472,108 @@ static void test_yank_at(void)
 	CHECK(!emu_command("yank-at off") && e.ya.kind == YANK_AT_OFF, "yank-at off");
 }
 
+/* the commands the decoder applied, of every kind */
+static uint64_t applied(const struct dld *d)
+{
+	const struct dld_stats *s = &d->st;
+
+	return s->cmd_reg + s->cmd_60 + s->cmd_61 + s->cmd_62 + s->cmd_63 + s->cmd_68 +
+	       s->cmd_69 + s->cmd_6a + s->cmd_6b + s->cmd_a0;
+}
+
+/*
+ * Without a null channel (no key since power-on, or another key) nothing
+ * of the stream applies, registers included (see enum dld_channel), and
+ * what was dropped is counted; malformed input still is. A null key
+ * brings the same bytes back.
+ */
+static void test_channel(struct dld *d)
+{
+	static const uint8_t gfx[] = {
+		0xaf, 0x68, 0x00, 0x10, 0x00, 0x01, 0x12, 0x34,		/* raw */
+		0xaf, 0x69, 0x00, 0x20, 0x00, 0x02, 0x02, 0x56, 0x78,	/* fill */
+		0xaf, 0x6b, 0x00, 0x30, 0x00, 0x02, 0x02, 0x9a, 0xbc, 0xde, 0xf0, /* RLX */
+		0xaf, 0x6a, 0x00, 0x40, 0x00, 0x01, 0x00, 0x10, 0x00,	/* copy */
+		0xaf, 0xa0, 0xaf, 0xaf, 0xa0,				/* a pad between */
+	};
+	static const enum dld_channel off[] = { DLD_CHAN_NONE, DLD_CHAN_OTHER };
+	struct dld_mode m;
+	uint64_t dropped;
+	size_t i, k;
+
+	for (k = 0; k < 2; k++) {
+		dld_reset(d);
+		dld_set_channel(d, off[k]);
+		dld_feed(d, modeset768, sizeof(modeset768));
+		for (i = 0; i < sizeof(gfx); i++)	/* split anywhere: still framed */
+			dld_feed(d, gfx + i, 1);
+		dld_get_mode(d, &m);
+		CHECK(!m.valid && reg_unapplied(d) && !d->st.mode_sets,
+		      "channel %d: registers applied (%ux%u)", off[k], m.hdisplay, m.vdisplay);
+		CHECK(mem16(d, 0x1000) == 0x5a5a && mem16(d, 0x2000) == 0x5a5a &&
+		      mem16(d, 0x3000) == 0x5a5a && mem16(d, 0x4000) == 0x5a5a,
+		      "channel %d: pixels reached memory", off[k]);
+		CHECK(!applied(d) && !d->st.malformed && d->st.pad_af == 1,
+		      "channel %d: %llu applied, %llu malformed, %llu pads", off[k],
+		      (unsigned long long)applied(d), (unsigned long long)d->st.malformed,
+		      (unsigned long long)d->st.pad_af);
+		dropped = d->st.ignored_no_channel;
+		dld_feed(d, (const uint8_t *)"\xaf\x55", 2);
+		CHECK(d->st.malformed == 1 && d->st.ignored_no_channel == dropped,
+		      "channel %d: an unknown opcode counted %llu malformed, %llu dropped",
+		      off[k], (unsigned long long)d->st.malformed,
+		      (unsigned long long)(d->st.ignored_no_channel - dropped));
+
+		/* the null key: the same bytes apply, one for one with the drops */
+		dld_set_channel(d, DLD_CHAN_NULL);
+		dld_feed(d, modeset768, sizeof(modeset768));
+		dld_feed(d, gfx, sizeof(gfx));
+		check_mode768(d, "after the null key");
+		CHECK(mem16(d, 0x1000) == 0x1234 && mem16(d, 0x2002) == 0x5678 &&
+		      mem16(d, 0x3002) == 0xdef0 && mem16(d, 0x4000) == 0x1234,
+		      "null key: pixels %04x %04x %04x %04x", mem16(d, 0x1000),
+		      mem16(d, 0x2002), mem16(d, 0x3002), mem16(d, 0x4000));
+		CHECK(applied(d) == dropped && d->st.ignored_no_channel == dropped,
+		      "null key: %llu applied where %llu were dropped",
+		      (unsigned long long)applied(d), (unsigned long long)dropped);
+	}
+}
+
+/* dlemu's key check, its counters kept for the suites' end check, and replug */
+static void test_key(void)
+{
+	uint8_t key[16];
+	char *body = NULL;
+	size_t blen = 0;
+	FILE *f;
+
+	CHECK(key_channel(std_key) == DLD_CHAN_NULL, "the standard key is not null");
+	CHECK(key_channel(null_key2) == DLD_CHAN_NULL, "zerokvm's second null key is not null");
+	memcpy(key, std_key, 16);
+	key[15] ^= 1;
+	CHECK(key_channel(key) == DLD_CHAN_OTHER, "a key one bit off the standard one is null");
+	memset(key, 0, 16);
+	CHECK(key_channel(key) == DLD_CHAN_OTHER, "an all-zero key is null");
+
+	/* reset-stats zeroes the counters, not what the end check reads */
+	memset(&e.dec.st, 0, sizeof(e.dec.st));
+	memset(&e.before, 0, sizeof(e.before));
+	e.dec.st.malformed = 2;
+	e.dec.st.ignored_no_channel = 5;
+	e.cs.key_bad = 1;
+	CHECK(!emu_command("reset-stats") && !e.dec.st.malformed && !e.cs.key_bad,
+	      "reset-stats");
+	e.dec.st.malformed = 1;
+	f = open_memstream(&body, &blen);
+	stats_print(f);
+	fclose(f);
+	CHECK(body && strstr(body, "\nmalformed 1\n") && strstr(body, "\ntotal_malformed 3\n") &&
+	      strstr(body, "\ntotal_ignored_no_channel 5\n") &&
+	      strstr(body, "\ntotal_ctrl_key_bad 1\n") && strstr(body, "\nignored_no_channel 0\n"),
+	      "stats after reset-stats:\n%s", body ? body : "");
+	free(body);
+}
+
 int main(void)
 {
 	static struct dld d;
@@ -489,6 +591,8 @@ int main(void)
 	test_monitors();
 	test_png();
 	test_yank_at();
+	test_channel(&d);
+	test_key();
 	dld_fini(&d);
 	printf("test_emu: %d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;
