@@ -36,11 +36,46 @@ start_emu() {
 	fail "dlemu did not become ready"
 }
 
+# What the emulator saw wrong decides the suite as much as its own checks:
+# before the emulator stops, its counters since it started (kept across
+# reset-stats and replug) must show no malformed command, no channel key
+# other than a null one, and no command dropped for want of a channel (a
+# real adapter would have shown nothing). A suite that provokes one of
+# them on purpose says why in the variable that lets it through:
+#   EMU_EXPECT_MALFORMED  malformed commands
+#   EMU_EXPECT_BAD_KEY    channel-select requests with another key
+#   EMU_EXPECT_IGNORED    commands dropped with no null channel selected
+# emu_verdict prints one line per counter and returns 1 on any FAIL.
+emu_verdict() {
+	local st rc=0 c n v
+	st=$(emu stats 2>&1) || { say "FAIL: emulator: no stats before it stopped: $st"; return 1; }
+	for c in malformed:MALFORMED ctrl_key_bad:BAD_KEY ignored_no_channel:IGNORED; do
+		n=$(awk -v k="total_${c%%:*}" '$1 == k { print $2 }' <<<"$st")
+		v=EMU_EXPECT_${c#*:}
+		if [ -z "$n" ]; then
+			say "FAIL: emulator: no total_${c%%:*} in its stats"
+			rc=1
+		elif [ "$n" != 0 ] && [ -z "${!v:-}" ]; then
+			say "FAIL: emulator: ${c%%:*} $n during the suite (EMU_EXPECT_${c#*:} not set)"
+			rc=1
+		elif [ "$n" != 0 ]; then
+			ok "emulator: ${c%%:*} $n, as the suite expects: ${!v}"
+		fi
+	done
+	[ "$rc" = 1 ] || ok "emulator: no malformed command, bad key or dropped command beyond those expected"
+	return "$rc"
+}
+
+# stop_emu: the verdict, then the emulator stops; a bad verdict ends the
+# suite with status 1, also from the EXIT trap (exit there sets the status)
 stop_emu() {
+	local rc=0
 	[ -n "$EMU_PID" ] || return 0
+	emu_verdict || rc=1
 	kill "$EMU_PID" 2>/dev/null
 	wait "$EMU_PID" 2>/dev/null
 	EMU_PID=
+	[ "$rc" = 0 ] || exit 1
 }
 
 # usb_iface_of VENDOR: sysfs path of the first interface of a 17e9 device
@@ -87,10 +122,11 @@ wait_card() {
 	return 1
 }
 
-# wait_mode WxH [TIMEOUT]: wait until the emulator decodes that mode
+# wait_mode WxH [TIMEOUT]: wait until the emulator decodes that mode (by
+# the clock: under load one emu call can take a second)
 wait_mode() {
-	local t=${2:-30} i
-	for i in $(seq 1 $((t * 10))); do
+	local end=$(($(date +%s) + ${2:-30}))
+	while [ "$(date +%s)" -lt "$end" ]; do
 		emu mode 2>/dev/null | grep -q "^$1 " && return 0
 		sleep 0.1
 	done

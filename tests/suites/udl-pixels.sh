@@ -23,12 +23,8 @@ run_monitor() {
 	done
 	emu frame-png "$OUT/udl-$mon.png" >/dev/null
 	emu stats >"$OUT/udl-$mon.stats"
-	local mal
-	mal=$(awk '$1 == "malformed" { print $2 }' "$OUT/udl-$mon.stats")
-	[ "${mal:-1}" = 0 ] || fail "emulator counted $mal malformed commands from udl"
-	ok "no malformed input from udl"
 	rmmod udl || fail "rmmod udl"
-	stop_emu
+	stop_emu	# fails the suite if the emulator saw a malformed command
 }
 
 run_monitor vga768 1024x768
