@@ -4,13 +4,16 @@
 # rectangles, arrive pixel-exact on both monitors, with partial damage
 # costing only its own bytes; the cursor plane is composed exactly into
 # what is sent; and the same holds in 24-bpp mode (module parameter bpp=24),
-# where the frame must equal the source to the last bit.
+# where the frame must equal the source to the last bit. DPMS off and a
+# CRTC disable blank the monitor, and the picture is back when they are
+# undone (dlpattern --blank, on the 16-bpp XRGB8888 run on vga768: each
+# check sends a whole frame, which at 1080p takes seconds under TCG).
 . tests/suites/lib.sh
 forbid_module udl
 
 # run_monitor MONITOR WxH DEPTH
 run_monitor() {
-	local mon=$1 size=$2 depth=$3 card mal bpp
+	local mon=$1 size=$2 depth=$3 card bpp blank
 	start_emu "$mon"
 	wait_usb_bound dlkms 30 || fail "dlkms did not bind the emulated adapter"
 	card=$(wait_card dlkms 30) || fail "no dlkms card"
@@ -21,15 +24,14 @@ run_monitor() {
 	ok "fbcon lit $size at $bpp: $(emu mode | cut -d' ' -f1-3)"
 	echo 0 >/sys/class/graphics/fbcon/cursor_blink 2>/dev/null
 	for fmt in xrgb8888 rgb565; do
-		"$TOOLS/dlpattern" --driver dlkms --format "$fmt" --depth "$depth" --cursor \
-			--png "$OUT/dlkms-$mon-$depth-$fmt" || fail "dlpattern $fmt on $mon at bpp=$depth"
-		ok "dlkms $fmt frames and cursor on $mon at bpp=$depth are pixel-exact"
+		blank=
+		[ "$fmt$mon$depth" = xrgb8888vga76816 ] && blank=--blank
+		"$TOOLS/dlpattern" --driver dlkms --format "$fmt" --depth "$depth" --cursor $blank \
+			--png "$OUT/dlkms-$mon-$depth-$fmt" || fail "dlpattern $fmt${blank:+ $blank} on $mon at bpp=$depth"
+		ok "dlkms $fmt frames and cursor${blank:+, blanking} on $mon at bpp=$depth are pixel-exact"
 	done
 	emu stats >"$OUT/dlkms-$mon-$depth.stats"
-	mal=$(awk '$1 == "malformed" { print $2 }' "$OUT/dlkms-$mon-$depth.stats")
-	[ "${mal:-1}" = 0 ] || fail "emulator counted $mal malformed commands from dlkms"
-	ok "no malformed input from dlkms"
-	stop_emu
+	stop_emu	# fails the suite if the emulator saw a malformed command
 	for i in $(seq 1 50); do card_of dlkms >/dev/null || break; sleep 0.1; done
 }
 
