@@ -83,8 +83,9 @@ void dld_reset(struct dld *d);
 /* A channel-select request was taken: commands from now on follow @chan. */
 void dld_set_channel(struct dld *d, enum dld_channel chan);
 /*
- * The stream ends here (the device went off the bus): a command it left
- * unfinished is dropped, not joined to the next plug's first bytes.
+ * A new connection starts a new stream: a command the last one left
+ * unfinished (the device went off the bus mid-transfer) is dropped, not
+ * joined to this one's first bytes.
  */
 void dld_stream_cut(struct dld *d);
 /* Feed one chunk of the stream; commands may span chunks. */

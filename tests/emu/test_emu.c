@@ -537,6 +537,15 @@ static void test_channel(struct dld *d)
 		      "null key: %llu applied where %llu were dropped",
 		      (unsigned long long)applied(d), (unsigned long long)dropped);
 	}
+
+	/* a command cut short by a disconnect is not joined to the next stream */
+	dld_reset(d);
+	dld_feed(d, gfx + 8, 5);
+	dld_stream_cut(d);
+	dld_feed(d, gfx, 8);
+	CHECK(!d->st.malformed && d->st.cmd_68 == 1 && mem16(d, 0x1000) == 0x1234,
+	      "after a cut: %llu malformed, %llu raw writes",
+	      (unsigned long long)d->st.malformed, (unsigned long long)d->st.cmd_68);
 }
 
 /* dlemu's key check, its counters kept for the suites' end check, and replug */

@@ -63,6 +63,8 @@ emu_verdict() {
 		fi
 	done
 	[ "$rc" = 1 ] || ok "emulator: no malformed command, bad key or dropped command beyond those expected"
+	[ "$rc" = 0 ] || grep -E 'malformed|yank|replug|configured|disabled|unbound' /tmp/dlemu.log |
+		tail -n 20 | sed 's/^/# /'
 	return "$rc"
 }
 
