@@ -5,7 +5,11 @@
 # costing only its own bytes; the cursor plane is composed exactly into
 # what is sent; and the same holds in 24-bpp mode (module parameter bpp=24),
 # where the frame must equal the source to the last bit.
+#   dlkms-pixels.sh [break]   "break": dlpattern holds the first frame
+#                             against the picture with one pixel changed
 . tests/suites/lib.sh
+BREAK=${1:-}
+[ "$BREAK" = break ] || BREAK=
 forbid_module udl
 
 # run_monitor MONITOR WxH DEPTH
@@ -22,7 +26,7 @@ run_monitor() {
 	echo 0 >/sys/class/graphics/fbcon/cursor_blink 2>/dev/null
 	for fmt in xrgb8888 rgb565; do
 		"$TOOLS/dlpattern" --driver dlkms --format "$fmt" --depth "$depth" --cursor \
-			--png "$OUT/dlkms-$mon-$depth-$fmt" || fail "dlpattern $fmt on $mon at bpp=$depth"
+			--png "$OUT/dlkms-$mon-$depth-$fmt" ${BREAK:+--break} || fail "dlpattern $fmt on $mon at bpp=$depth"
 		ok "dlkms $fmt frames and cursor on $mon at bpp=$depth are pixel-exact"
 	done
 	emu stats >"$OUT/dlkms-$mon-$depth.stats"

@@ -4,7 +4,7 @@
 EMU=/mnt/src/tests/emu/dlemu
 TOOLS=/mnt/src/tests/tools
 EMU_SOCK=/run/dlemu.sock
-OUT=/mnt/out
+OUT=${DLKMS_OUT:-/mnt/out}
 EMU_PID=
 
 say() { printf '%s\n' "$*"; }

@@ -29,6 +29,12 @@ static const char *png_dir;
 static unsigned int W, H, pitch, bpp, depth = 16;
 static uint8_t *map;
 static int step_no, failed;
+/*
+ * --break: once the frame equals the picture, it is held against the
+ * picture with one pixel's red MSB flipped (a bit the wire keeps at both
+ * depths); that check must fail, and the tool stops after it.
+ */
+static bool broken;
 
 /* The software cursor as the test expects it composed (premultiplied ARGB). */
 #define CUR 64
@@ -147,6 +153,14 @@ static void check(const char *what)
 			break;
 		usleep(100000);
 	}
+	if (broken && !bad) {
+		want = get_expect(W / 2, H / 2) ^ 0x800000;
+		got = frame[(size_t)(H / 2) * W + W / 2];
+		bad = got != want;
+		fx = W / 2;
+		fy = H / 2;
+		what = "[break] the frame against the picture with one pixel changed";
+	}
 	if (png_dir) {
 		snprintf(req, sizeof(req), "frame-png %s/step%d.png", png_dir, step_no);
 		emu(req, NULL, 0);
@@ -163,6 +177,8 @@ static void check(const char *what)
 	else
 		printf("not ok - %s: %u pixels differ, first at (%u,%u) got 0x%06x want 0x%06x\n",
 		       what, bad, fx, fy, got, want);
+	if (broken)
+		exit(1);
 }
 
 static unsigned long long emu_stat(const char *name)
@@ -323,6 +339,7 @@ int main(int argc, char **argv)
 		{ "png", required_argument, NULL, 'p' },
 		{ "depth", required_argument, NULL, 'b' },
 		{ "cursor", no_argument, NULL, 'c' },
+		{ "break", no_argument, NULL, 'x' },
 		{ }
 	};
 	while ((r = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -334,6 +351,7 @@ int main(int argc, char **argv)
 		case 'p': png_dir = optarg; break;
 		case 'b': depth = atoi(optarg); break;
 		case 'c': with_cursor = true; break;
+		case 'x': broken = true; break;
 		default: driver = NULL; optind = argc; break;
 		}
 	}
@@ -341,7 +359,7 @@ int main(int argc, char **argv)
 	    (depth != 16 && depth != 24)) {
 		fprintf(stderr, "usage: dlpattern --driver NAME [--socket PATH] "
 			"[--format xrgb8888|rgb565] [--mode WxH] [--png DIR] "
-			"[--depth 16|24] [--cursor]\n");
+			"[--depth 16|24] [--cursor] [--break]\n");
 		return 2;
 	}
 	bpp = strcmp(format, "rgb565") ? 32 : 16;
