@@ -19,8 +19,6 @@ BREAK=${1:-}
 want_rel=1
 [ -z "$BREAK" ] || want_rel="0 [break]"
 IGT=${IGT_DIR:-/usr/libexec/igt-gpu-tools}
-NBAD=0
-bad() { printf 'FAIL: %s\n' "$*"; NBAD=$((NBAD + 1)); }
 
 forbid_module udl
 modprobe vgem || fail "modprobe vgem"
