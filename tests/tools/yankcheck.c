@@ -66,6 +66,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -908,9 +909,24 @@ static void fbdev_setup(void)
 	char want[64], name[64], sys[96];
 	struct fb_fix_screeninfo fix;
 	long pg = sysconf(_SC_PAGESIZE);
+	struct utsname u;
 	int i;
 	FILE *f;
 
+	/*
+	 * 6.12's fbdev-shmem with deferred I/O: once a mapping of /dev/fbN
+	 * has faulted pages in, freeing the fbdev buffer (its last close
+	 * after a yank, or an unbind) spins forever in the kernel, in
+	 * shmem_evict_inode -> shmem_undo_range -> find_get_entries (seen on
+	 * 6.12.117, the close never returns). A kernel bug, not the driver's
+	 * code, and no driver-side fbdev is left to choose on 6.12; 6.1
+	 * (fbdev-generic) and 7.2 (fbdev-shmem) do not have it.
+	 */
+	if (!uname(&u) && !strncmp(u.release, "6.12.", 5)) {
+		note("fbdev: not mapped on %s (a mapped fbdev's buffer cannot be freed there: "
+		     "the closing task spins in shmem_undo_range)", u.release);
+		return;
+	}
 	snprintf(want, sizeof(want), "%sdrmfb\n", driver);
 	for (i = 0; i < 32 && !fbd.path[0]; i++) {
 		snprintf(sys, sizeof(sys), "/sys/class/graphics/fb%d/name", i);
