@@ -191,6 +191,18 @@ static inline u32 dlkms_565_to_xrgb(u16 px)
 	return (r << 3 | r >> 2) << 16 | (g << 2 | g >> 4) << 8 | (b << 3 | b >> 2);
 }
 
+/* XBGR8888 (and ABGR8888) to XRGB8888: red and blue trade places */
+static inline u32 dlkms_xbgr_to_xrgb(u32 px)
+{
+	return (px & 0xff) << 16 | (px & 0xff00) | ((px >> 16) & 0xff);
+}
+
+static bool dlkms_format_is_bgr(const struct drm_framebuffer *fb)
+{
+	return fb->format->format == DRM_FORMAT_XBGR8888 ||
+	       fb->format->format == DRM_FORMAT_ABGR8888;
+}
+
 /* CRTC pixels [x1, x2) of line @y, XRGB8888, into dl->line32 */
 static void dlkms_compose_line(struct dlkms_device *dl, const struct dlkms_scanout *so,
 			       int y, int x1, int x2)
@@ -214,14 +226,19 @@ static void dlkms_compose_line(struct dlkms_device *dl, const struct dlkms_scano
 			const u32 *s = (const u32 *)src + fx;
 
 			/* the device has no alpha: ARGB scans out opaque */
-			for (i = 0; i < n; i++)
-				out[i] = s[i] & 0xffffff;
+			if (dlkms_format_is_bgr(so->fb)) {
+				for (i = 0; i < n; i++)
+					out[i] = dlkms_xbgr_to_xrgb(s[i]);
+			} else {
+				for (i = 0; i < n; i++)
+					out[i] = s[i] & 0xffffff;
+			}
 		}
 	}
 
 	if (c->visible && y >= c->y && y < c->y + (int)c->height) {
 		int cx1 = max(x1, c->x), cx2 = min(x2, c->x + (int)c->width);
-		const u32 *cp = c->image + (y - c->y) * DLKMS_CURSOR_SIZE;
+		const u32 *cp = c->image + (y - c->y) * c->width;
 		int x;
 
 		for (x = cx1; x < cx2; x++)
@@ -249,6 +266,11 @@ static bool dlkms_fast_line(struct dlkms_device *dl, const struct dlkms_scanout 
 	src = so->vaddr + (y + so->dy) * so->fb->pitches[0];
 	if (so->fb->format->format == DRM_FORMAT_RGB565) {
 		memcpy(dl->line16, (const u16 *)src + x1 + so->dx, n * 2);
+	} else if (dlkms_format_is_bgr(so->fb)) {
+		const u32 *s = (const u32 *)src + x1 + so->dx;
+
+		for (i = 0; i < n; i++)
+			dl->line16[i] = dl_xrgb_to_565(dlkms_xbgr_to_xrgb(s[i]));
 	} else {
 		const u32 *s = (const u32 *)src + x1 + so->dx;
 
@@ -429,7 +451,7 @@ static void dlkms_queue_cursor(struct dlkms_device *dl, struct drm_plane_state *
 		src = (const u8 *)shadow->data[0].vaddr +
 		      (state->src.y1 >> 16) * fb->pitches[0] + (state->src.x1 >> 16) * 4;
 		for (y = 0; y < c->height; y++)
-			memcpy(c->image + y * DLKMS_CURSOR_SIZE, src + y * fb->pitches[0],
+			memcpy(c->image + y * c->width, src + y * fb->pitches[0],
 			       c->width * 4);
 	}
 	new = dlkms_cursor_rect(c);
@@ -533,6 +555,17 @@ void dlkms_render_queue_cursor(struct dlkms_device *dl, struct drm_plane_state *
 	queue_work(dl->render_wq, &dl->render_work);
 }
 
+/* The queued cursor becomes the one composed: its pixels, not the buffer. */
+static void dlkms_cursor_take(struct dlkms_cursor *to, const struct dlkms_cursor *from)
+{
+	u32 *image = to->image;
+
+	*to = *from;
+	to->image = image;
+	if (from->visible)
+		memcpy(to->image, from->image, (size_t)from->width * from->height * 4);
+}
+
 /* Sends rectangles @rects of @src's picture; under render_lock. */
 static void dlkms_render(struct dlkms_device *dl, struct dlkms_src *src,
 			 const struct drm_rect *rects, const bool *trim, unsigned int n)
@@ -591,7 +624,7 @@ static void dlkms_render_work(struct work_struct *work)
 	if (src)
 		kref_get(&src->ref);
 	if (n)
-		dl->cursor = dl->cursor_q;
+		dlkms_cursor_take(&dl->cursor, &dl->cursor_q);
 	seq = atomic_read(&dl->queued);
 	mutex_unlock(&dl->queue_lock);
 
@@ -690,6 +723,8 @@ static void dlkms_render_fini(struct drm_device *drm, void *unused)
 	destroy_workqueue(dl->render_wq);
 	dlkms_src_put(dl->src);
 	kvfree(dl->shadow16);
+	kvfree(dl->cursor.image);
+	kvfree(dl->cursor_q.image);
 }
 
 int dlkms_render_init(struct dlkms_device *dl)
@@ -712,6 +747,13 @@ int dlkms_render_init(struct dlkms_device *dl)
 	dl->crc_lines = drmm_kcalloc(drm, DLKMS_MAX_HEIGHT, sizeof(*dl->crc_lines), GFP_KERNEL);
 	if (!dl->line32 || !dl->line16 || !dl->line8 || !dl->crc_lines)
 		return -ENOMEM;
+	/* 256 KiB each: not necessarily contiguous */
+	dl->cursor.image = kvmalloc_array(DLKMS_CURSOR_MAX * DLKMS_CURSOR_MAX,
+					  sizeof(u32), GFP_KERNEL);
+	dl->cursor_q.image = kvmalloc_array(DLKMS_CURSOR_MAX * DLKMS_CURSOR_MAX,
+					    sizeof(u32), GFP_KERNEL);
+	if (!dl->cursor.image || !dl->cursor_q.image)
+		goto err_cursor;
 	/*
 	 * Unbound and ordered: a pass may compose for longer than a frame.
 	 * Its release runs before that of the buffers above, which a pass
@@ -719,6 +761,11 @@ int dlkms_render_init(struct dlkms_device *dl)
 	 */
 	dl->render_wq = alloc_ordered_workqueue("dlkms-render", 0);
 	if (!dl->render_wq)
-		return -ENOMEM;
+		goto err_cursor;
 	return drmm_add_action_or_reset(drm, dlkms_render_fini, NULL);
+
+err_cursor:
+	kvfree(dl->cursor.image);
+	kvfree(dl->cursor_q.image);
+	return -ENOMEM;
 }

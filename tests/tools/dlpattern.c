@@ -27,6 +27,7 @@
 
 static const char *png_dir;
 static unsigned int W, H, pitch, bpp, depth = 16;
+static bool bgr;	/* XBGR8888: red and blue trade places in memory */
 static uint8_t *map;
 static int step_no, failed;
 /*
@@ -52,10 +53,18 @@ static uint32_t hash(uint32_t x)
 	return x;
 }
 
+/* v is XRGB8888 (or RGB565); stored in the buffer's own format */
+static uint32_t swap_rb(uint32_t v)
+{
+	return (v & 0xff00ff00) | (v & 0xff) << 16 | ((v >> 16) & 0xff);
+}
+
 static void put(unsigned int x, unsigned int y, uint32_t v)
 {
 	uint8_t *p = map + (size_t)y * pitch + x * (bpp / 8);
 
+	if (bgr)
+		v = swap_rb(v);
 	if (bpp == 32)
 		memcpy(p, &v, 4);
 	else
@@ -71,7 +80,7 @@ static uint32_t src_rgb(unsigned int x, unsigned int y)
 
 	if (bpp == 32) {
 		memcpy(&v, p, 4);
-		return v & 0xffffff;
+		return (bgr ? swap_rb(v) : v) & 0xffffff;
 	}
 	memcpy(&s, p, 2);
 	r = s >> 11;
@@ -355,14 +364,16 @@ int main(int argc, char **argv)
 		default: driver = NULL; optind = argc; break;
 		}
 	}
-	if (!driver || (strcmp(format, "xrgb8888") && strcmp(format, "rgb565")) ||
+	if (!driver || (strcmp(format, "xrgb8888") && strcmp(format, "rgb565") &&
+			strcmp(format, "xbgr8888")) ||
 	    (depth != 16 && depth != 24)) {
 		fprintf(stderr, "usage: dlpattern --driver NAME [--socket PATH] "
-			"[--format xrgb8888|rgb565] [--mode WxH] [--png DIR] "
+			"[--format xrgb8888|xbgr8888|rgb565] [--mode WxH] [--png DIR] "
 			"[--depth 16|24] [--cursor] [--break]\n");
 		return 2;
 	}
 	bpp = strcmp(format, "rgb565") ? 32 : 16;
+	bgr = !strcmp(format, "xbgr8888");
 	if (png_dir)
 		mkdir(png_dir, 0755);
 
@@ -412,7 +423,8 @@ int main(int argc, char **argv)
 	pitch = cd.pitch;
 	handles[0] = cd.handle;
 	pitches[0] = cd.pitch;
-	if (drmModeAddFB2(fd, W, H, bpp == 32 ? DRM_FORMAT_XRGB8888 : DRM_FORMAT_RGB565,
+	if (drmModeAddFB2(fd, W, H, bpp == 16 ? DRM_FORMAT_RGB565 :
+			  bgr ? DRM_FORMAT_XBGR8888 : DRM_FORMAT_XRGB8888,
 			  handles, pitches, offsets, &fb, 0)) {
 		perror("ADDFB2");
 		return 1;

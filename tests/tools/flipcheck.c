@@ -10,9 +10,12 @@
  * compositors do) and vblank waits must come every frame: median interval
  * one frame within 5%. Legacy flips carry no damage, so each composes a
  * whole frame, which under TCG costs more than one; their rate is reported.
+ * Legacy cursor updates that hide and show the cursor right after a flip
+ * must not wait for it: the flip's event is not there yet when they return
+ * (in at least half of the rounds; a blocking one finds it there always).
  *
- *   flipcheck --driver NAME [--mode WxH] [--count N] [--test flip|atomic|vblank|all]
- *             [--break]
+ *   flipcheck --driver NAME [--mode WxH] [--count N]
+ *             [--test flip|atomic|vblank|cursor|all] [--break]
  *
  * --break tightens every assertion into one that a correct driver fails
  * (expects 30 Hz, a minimum of 1.5 frames, one event more than was asked
@@ -329,6 +332,60 @@ static void test_vblank(int n)
 	judge("WAIT_VBLANK absolute", n, true);
 }
 
+/*
+ * A flip, then the cursor hidden and shown again before its vblank: with
+ * the cursor composed in software neither has a reason to wait for the
+ * flip, as a move does not. Each round starts just after a vblank, so
+ * the flip's event is a frame away; a hide that waited for the flip finds
+ * the event there when it returns.
+ */
+static void test_cursor(struct buf *b, int n)
+{
+	struct drm_mode_create_dumb cd = { .width = 64, .height = 64, .bpp = 32 };
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int i, ready = 0, done = 0;
+	double spent = 0, t;
+
+	if (drmIoctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, &cd) ||
+	    drmModeSetCursor(fd, crtc_id, cd.handle, 64, 64)) {
+		result(false, "cursor: a 64x64 cursor: %s", strerror(errno));
+		return;
+	}
+	nsmp = 0;
+	for (i = 0; i < n; i++) {
+		nsmp = 0;
+		if (!wait_vblank(DRM_VBLANK_RELATIVE, 1))
+			break;
+		if (drmModePageFlip(fd, crtc_id, b[(i + 1) & 1].fb,
+				    DRM_MODE_PAGE_FLIP_EVENT, NULL)) {
+			printf("# PAGE_FLIP %d: %s\n", i, strerror(errno));
+			break;
+		}
+		pending = true;
+		t = now();
+		if (drmModeSetCursor(fd, crtc_id, 0, 0, 0) ||
+		    drmModeSetCursor(fd, crtc_id, cd.handle, 64, 64)) {
+			printf("# cursor hide/show %d: %s\n", i, strerror(errno));
+			break;
+		}
+		spent += now() - t;
+		ready += poll(&p, 1, 0) == 1;
+		done++;
+		nsmp = 0;
+		if (!wait_event()) {
+			printf("# PAGE_FLIP %d: no event within 1 s\n", i);
+			break;
+		}
+	}
+	drmModeSetCursor(fd, crtc_id, 0, 0, 0);
+	drmIoctl(fd, DRM_IOCTL_MODE_DESTROY_DUMB, &(struct drm_mode_destroy_dumb){ .handle = cd.handle });
+	result(done == n && (broken ? ready * 2 > n : ready * 2 <= n),
+	       "cursor hidden and shown after a flip, %d rounds: the flip's event already "
+	       "there after %d (at most %d%s), %.2f ms for the two ioctls on average",
+	       done, ready, n / 2, broken ? "; --break wants more" : "",
+	       done ? spent / done * 1e3 : 0);
+}
+
 static void new_buf(struct buf *b, uint32_t colour, uint32_t box)
 {
 	struct drm_mode_create_dumb cd = { .width = mode.hdisplay, .height = mode.vdisplay,
@@ -402,7 +459,7 @@ int main(int argc, char **argv)
 	}
 	if (!driver || count < 2) {
 		fprintf(stderr, "usage: flipcheck --driver NAME [--mode WxH] [--count N] "
-			"[--test flip|atomic|vblank|all] [--break]\n");
+			"[--test flip|atomic|vblank|cursor|all] [--break]\n");
 		return 2;
 	}
 	smp = calloc(count + 2, sizeof(*smp));
@@ -484,6 +541,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(test, "vblank") || !strcmp(test, "all"))
 		test_vblank(count / 2);
+	if (!strcmp(test, "cursor") || !strcmp(test, "all"))
+		test_cursor(b, count / 2);
 
 	drmModeSetCrtc(fd, crtc_id, 0, 0, 0, NULL, 0, NULL);
 	for (i = 0; i < 2; i++) {
