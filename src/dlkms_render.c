@@ -630,13 +630,20 @@ static struct dlkms_src *dlkms_render_lock_idle(struct dlkms_device *dl,
 	return src;
 }
 
-/* Sends @cmds, after all that was rendered, and lets the worker go on. */
-static void dlkms_render_unlock_send(struct dlkms_device *dl, const u8 *cmds, size_t len)
+/*
+ * Sends @cmds, after all that was rendered, and with @clear a black frame
+ * after them; then lets the worker go on.
+ */
+static void dlkms_render_unlock_send(struct dlkms_device *dl, const u8 *cmds, size_t len,
+				     bool clear)
 {
 	int idx = dlkms_hw_enter(dl);
 
-	if (dlkms_hw_present(dl))
+	if (dlkms_hw_present(dl)) {
 		dlkms_send(dl, cmds, len);
+		if (clear)
+			dlkms_render(dl, NULL, NULL, 0);
+	}
 	dlkms_hw_exit(dl, idx);
 	mutex_unlock(&dl->render_lock);
 }
@@ -644,7 +651,13 @@ static void dlkms_render_unlock_send(struct dlkms_device *dl, const u8 *cmds, si
 /*
  * A new mode: the device's memory holds nothing known. The shadow is
  * sized for it here, where a failed allocation only costs bandwidth. The
- * @len bytes of @cmds (the mode registers) go out before any pixel of it.
+ * @len bytes of @cmds (the mode registers) go out before any pixel of it,
+ * then a black frame (a few bytes a line), which makes the memory known
+ * before the first picture: the monitor shows black rather than what the
+ * memory held while that picture streams in, and every picture after the
+ * mode set goes out as its difference from black, whatever part of it a
+ * client had drawn when the first pass ran (fbcon draws while the fbdev
+ * client commits), so the same picture always costs the same bytes.
  */
 void dlkms_render_mode_set(struct dlkms_device *dl, const struct drm_display_mode *mode,
 			   const u8 *cmds, size_t len)
@@ -663,7 +676,7 @@ void dlkms_render_mode_set(struct dlkms_device *dl, const struct drm_display_mod
 	dl->shadow8 = dl->shadow16 && dl->bpp == 24 ? (u8 *)(dl->shadow16 + px) : NULL;
 	dl->shadow_width = dl->shadow16 ? mode->hdisplay : 0;
 	dl->shadow_height = dl->shadow16 ? mode->vdisplay : 0;
-	dlkms_render_unlock_send(dl, cmds, len);
+	dlkms_render_unlock_send(dl, cmds, len, true);
 }
 
 /* The CRTC goes off: nothing more is sent, @cmds (blanking) last. */
@@ -671,7 +684,7 @@ void dlkms_render_disable(struct dlkms_device *dl, const u8 *cmds, size_t len)
 {
 	struct dlkms_src *src = dlkms_render_lock_idle(dl, NULL);
 
-	dlkms_render_unlock_send(dl, cmds, len);
+	dlkms_render_unlock_send(dl, cmds, len, false);
 	dlkms_src_put(src);
 }
 
