@@ -123,7 +123,6 @@ struct dlkms_device {
 	struct dlkms_src *src;
 	struct dlkms_cursor cursor_q;
 	struct drm_rect damage[DLKMS_MAX_DAMAGE];
-	bool damage_trim[DLKMS_MAX_DAMAGE];	/* compare against the shadow */
 	unsigned int n_damage;
 	unsigned int width, height;
 	bool active;

@@ -3,7 +3,8 @@
 # tests/tools/flipcheck.c): damage-carrying atomic flips and vblank waits
 # arrive once per frame at the mode's refresh (clock / (htotal * vtotal)),
 # full-frame legacy flips on the frame grid; a cursor hidden and shown right
-# after a flip does not wait for it; and modetest -v keeps flipping,
+# after a flip does not wait for it; a second flip or non-blocking commit
+# while one is pending fails with EBUSY; and modetest -v keeps flipping,
 # never faster than the refresh. modetest's flips are full frames, which
 # under TCG take longer than a frame to compose, so its rate is reported,
 # not required to equal the refresh.
