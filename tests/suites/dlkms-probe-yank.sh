@@ -38,7 +38,7 @@
 #     beyond  adds a bulk point past the end of the first frame, which
 #             cannot fire: the run must then fail
 #     MAXN    only yank at vendor requests 1..MAXN (quick runs)
-# rig-timeout: 600
+# rig-timeout: 720
 . tests/suites/lib.sh
 BREAK=${1:-}
 BEYOND=
