@@ -15,6 +15,7 @@
 
 #include <drm/drm_device.h>
 #include <drm/drm_edid.h>
+#include <drm/drm_plane.h>
 
 /* 7.1 renamed struct drm_atomic_state to struct drm_atomic_commit. */
 #ifdef DLKMS_HAVE_ATOMIC_COMMIT
@@ -146,5 +147,28 @@ static inline void dlkms_set_dma_dev(struct drm_device *drm, struct device *dma_
 #else
 #define DLKMS_ASYNC_CHECK_PARAMS struct drm_plane *plane, struct dlkms_atomic_state *state
 #endif
+
+/*
+ * The SIZE_HINTS plane property (6.8): the sizes a cursor plane prefers.
+ * Without it userspace has the cursor size caps only. @sizes are square.
+ */
+static inline int dlkms_plane_add_size_hints(struct drm_plane *plane, const u16 *sizes,
+					     unsigned int n)
+{
+#ifdef DLKMS_HAVE_SIZE_HINTS
+	struct drm_plane_size_hint hints[4];
+	unsigned int i;
+
+	if (WARN_ON(n > ARRAY_SIZE(hints)))
+		n = ARRAY_SIZE(hints);
+	for (i = 0; i < n; i++) {
+		hints[i].width = sizes[i];
+		hints[i].height = sizes[i];
+	}
+	return drm_plane_add_size_hints_property(plane, hints, n);
+#else
+	return 0;
+#endif
+}
 
 #endif /* DLKMS_COMPAT_H */

@@ -29,7 +29,11 @@
 #define DRIVER_NAME	"dlkms"
 #define DRIVER_DESC	"DisplayLink DL-1x0/DL-1x5 USB display adapters"
 
-#define DLKMS_CURSOR_SIZE	64
+/*
+ * The cursor is composed in software, so any size up to this is as cheap
+ * as its pixels; 256 is the largest IGT and compositors ask for.
+ */
+#define DLKMS_CURSOR_MAX	256
 /* damage rectangles queued for the render worker before they are merged */
 #define DLKMS_MAX_DAMAGE	8
 /* the largest mode: the 16-bit plane's lines must fit the device's memory */
@@ -60,7 +64,7 @@ struct dlkms_cursor {
 	bool visible;
 	int x, y;			/* CRTC coordinates, may be negative */
 	unsigned int width, height;
-	u32 image[DLKMS_CURSOR_SIZE * DLKMS_CURSOR_SIZE];	/* premultiplied ARGB8888 */
+	u32 *image;		/* width x height, premultiplied ARGB8888, packed */
 };
 
 struct dlkms_src;
@@ -119,7 +123,6 @@ struct dlkms_device {
 	struct dlkms_src *src;
 	struct dlkms_cursor cursor_q;
 	struct drm_rect damage[DLKMS_MAX_DAMAGE];
-	bool damage_trim[DLKMS_MAX_DAMAGE];	/* compare against the shadow */
 	unsigned int n_damage;
 	unsigned int width, height;
 	bool active;
@@ -193,6 +196,7 @@ int dlkms_crtc_init(struct dlkms_device *dl);
 /* dlkms_plane.c */
 int dlkms_planes_init(struct dlkms_device *dl);
 int dlkms_planes_atomic_check(struct dlkms_device *dl, struct dlkms_atomic_state *state);
+void dlkms_cursor_async_toggle(struct dlkms_device *dl, struct dlkms_atomic_state *state);
 
 /* dlkms_render.c */
 int dlkms_render_init(struct dlkms_device *dl);

@@ -72,7 +72,11 @@ static int dlkms_mode_config_atomic_check(struct drm_device *drm,
 	 */
 	if (!dlkms_hw_present(to_dlkms(drm)))
 		state->duplicated = true;
-	return drm_atomic_helper_check(drm, state);
+	ret = drm_atomic_helper_check(drm, state);
+	if (ret)
+		return ret;
+	dlkms_cursor_async_toggle(to_dlkms(drm), state);
+	return 0;
 }
 
 /*

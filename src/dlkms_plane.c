@@ -18,15 +18,20 @@
 
 #include "dlkms_drv.h"
 
+/* composed by the CPU: a byte order is one more case of a loop */
 static const u32 dlkms_primary_formats[] = {
 	DRM_FORMAT_XRGB8888,
 	DRM_FORMAT_ARGB8888,	/* scanned out opaque, as the device has no alpha */
+	DRM_FORMAT_XBGR8888,
+	DRM_FORMAT_ABGR8888,
 	DRM_FORMAT_RGB565,
 };
 
 static const u32 dlkms_cursor_formats[] = {
 	DRM_FORMAT_ARGB8888,
 };
+
+static const u16 dlkms_cursor_sizes[] = { 64, 128, DLKMS_CURSOR_MAX };
 
 static const u64 dlkms_plane_modifiers[] = {
 	DRM_FORMAT_MOD_LINEAR,
@@ -68,9 +73,9 @@ static int dlkms_cursor_plane_helper_atomic_check(struct drm_plane *plane,
 						  true, true);
 	if (ret || !new_state->visible)
 		return ret;
-	/* composed from a fixed-size copy, see struct dlkms_cursor */
-	if (drm_rect_width(&new_state->src) >> 16 > DLKMS_CURSOR_SIZE ||
-	    drm_rect_height(&new_state->src) >> 16 > DLKMS_CURSOR_SIZE)
+	/* composed from a copy of this size at most, see struct dlkms_cursor */
+	if (drm_rect_width(&new_state->src) >> 16 > DLKMS_CURSOR_MAX ||
+	    drm_rect_height(&new_state->src) >> 16 > DLKMS_CURSOR_MAX)
 		return -EINVAL;
 	return 0;
 }
@@ -110,6 +115,7 @@ static void dlkms_cursor_async_update(struct drm_plane *plane,
 	struct drm_plane_state *cur = plane->state;
 	struct drm_shadow_plane_state *cur_shadow = to_drm_shadow_plane_state(cur);
 	struct drm_shadow_plane_state *new_shadow = to_drm_shadow_plane_state(new_state);
+	struct dlkms_device *dl = to_dlkms(plane->dev);
 	unsigned int i;
 
 	/*
@@ -132,8 +138,48 @@ static void dlkms_cursor_async_update(struct drm_plane *plane,
 	cur->src = new_state->src;
 	cur->dst = new_state->dst;
 	cur->visible = new_state->visible;
+	if (cur->crtc != new_state->crtc) {
+		/* shown or hidden (dlkms_cursor_async_toggle): the CRTC lists its planes */
+		if (new_state->crtc)
+			dl->crtc.state->plane_mask |= drm_plane_mask(plane);
+		else
+			dl->crtc.state->plane_mask &= ~drm_plane_mask(plane);
+		cur->crtc = new_state->crtc;
+	}
 
-	dlkms_render_queue_cursor(to_dlkms(plane->dev), cur);
+	dlkms_render_queue_cursor(dl, cur);
+}
+
+/*
+ * The helpers take a legacy cursor update asynchronously only if the
+ * plane stays on its CRTC, so showing or hiding the cursor would wait for
+ * a page flip in flight (a blocking commit waits for the earlier one's
+ * flip). Composed in software, showing and hiding cost what a move does:
+ * they go the asynchronous way too, on the helpers' other conditions
+ * (the cursor plane alone, no modeset, no fence, no commit of the plane
+ * still being programmed) and while the CRTC is on.
+ */
+void dlkms_cursor_async_toggle(struct dlkms_device *dl, struct dlkms_atomic_state *state)
+{
+	struct drm_plane_state *old_state, *new_state;
+	struct drm_crtc_state *crtc_state;
+	struct drm_plane *plane;
+	int i, n = 0;
+
+	if (!state->legacy_cursor_update || state->async_update)
+		return;
+	for_each_new_plane_in_state(state, plane, new_state, i)
+		n++;
+	old_state = drm_atomic_get_old_plane_state(state, &dl->cursor_plane);
+	new_state = drm_atomic_get_new_plane_state(state, &dl->cursor_plane);
+	if (n != 1 || !new_state || new_state->fence || old_state->crtc == new_state->crtc)
+		return;
+	crtc_state = drm_atomic_get_new_crtc_state(state, &dl->crtc);
+	if (!crtc_state || !crtc_state->active || drm_atomic_crtc_needs_modeset(crtc_state))
+		return;
+	if (old_state->commit && !try_wait_for_completion(&old_state->commit->hw_done))
+		return;
+	state->async_update = true;
 }
 
 static const struct drm_plane_helper_funcs dlkms_primary_plane_helper_funcs = {
@@ -203,7 +249,9 @@ int dlkms_planes_init(struct dlkms_device *dl)
 	if (ret)
 		return ret;
 	drm_plane_helper_add(&dl->cursor_plane, &dlkms_cursor_plane_helper_funcs);
-	drm->mode_config.cursor_width = DLKMS_CURSOR_SIZE;
-	drm->mode_config.cursor_height = DLKMS_CURSOR_SIZE;
-	return 0;
+	drm->mode_config.cursor_width = DLKMS_CURSOR_MAX;
+	drm->mode_config.cursor_height = DLKMS_CURSOR_MAX;
+	/* any size up to the caps works; these are the usual ones */
+	return dlkms_plane_add_size_hints(&dl->cursor_plane, dlkms_cursor_sizes,
+					  ARRAY_SIZE(dlkms_cursor_sizes));
 }

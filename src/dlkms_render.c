@@ -139,11 +139,16 @@ static __always_inline bool dlkms_next_change(const void *cur, const void *old,
 
 /*
  * Sends the @n pixels of one plane's line segment at pixel offset @off:
- * all of it, or with @trim only what differs from the shadow. Trimming
- * pays where damage is coarse (no damage clips: page flips, whole-frame
- * flushes); exact clips are sent as they are, which saves the comparison.
+ * what differs from the shadow, or all of it while the shadow is not the
+ * device's memory. Damage is compared even where a client declared it:
+ * clips are coarse (fbdev's is the box around all that was drawn since
+ * its last flush, a whole screen at a console redraw), the same pixels
+ * can be damaged by several commits queued for one pass, and a pass may
+ * have sent some of them already while the client was still drawing. A
+ * pixel sent once is not sent again, and the comparison costs little
+ * beside the encoding and the USB transfer it saves.
  */
-static void dlkms_tx_line(struct dlkms_tx *tx, bool low8, bool trim, u32 addr,
+static void dlkms_tx_line(struct dlkms_tx *tx, bool low8, u32 addr,
 			  const void *px, void *shadow, unsigned int n)
 {
 	unsigned int cpp = low8 ? 1 : 2, pos = 0, a, b;
@@ -152,7 +157,7 @@ static void dlkms_tx_line(struct dlkms_tx *tx, bool low8, bool trim, u32 addr,
 		dlkms_tx_span(tx, low8, addr, px, n);
 		return;
 	}
-	if (!trim || !tx->dl->shadow_valid) {
+	if (!tx->dl->shadow_valid) {
 		dlkms_tx_span(tx, low8, addr, px, n);
 	} else if (low8) {
 		while (!tx->err && dlkms_next_change(px, shadow, 1, n, &pos, &a, &b))
@@ -191,6 +196,18 @@ static inline u32 dlkms_565_to_xrgb(u16 px)
 	return (r << 3 | r >> 2) << 16 | (g << 2 | g >> 4) << 8 | (b << 3 | b >> 2);
 }
 
+/* XBGR8888 (and ABGR8888) to XRGB8888: red and blue trade places */
+static inline u32 dlkms_xbgr_to_xrgb(u32 px)
+{
+	return (px & 0xff) << 16 | (px & 0xff00) | ((px >> 16) & 0xff);
+}
+
+static bool dlkms_format_is_bgr(const struct drm_framebuffer *fb)
+{
+	return fb->format->format == DRM_FORMAT_XBGR8888 ||
+	       fb->format->format == DRM_FORMAT_ABGR8888;
+}
+
 /* CRTC pixels [x1, x2) of line @y, XRGB8888, into dl->line32 */
 static void dlkms_compose_line(struct dlkms_device *dl, const struct dlkms_scanout *so,
 			       int y, int x1, int x2)
@@ -214,14 +231,19 @@ static void dlkms_compose_line(struct dlkms_device *dl, const struct dlkms_scano
 			const u32 *s = (const u32 *)src + fx;
 
 			/* the device has no alpha: ARGB scans out opaque */
-			for (i = 0; i < n; i++)
-				out[i] = s[i] & 0xffffff;
+			if (dlkms_format_is_bgr(so->fb)) {
+				for (i = 0; i < n; i++)
+					out[i] = dlkms_xbgr_to_xrgb(s[i]);
+			} else {
+				for (i = 0; i < n; i++)
+					out[i] = s[i] & 0xffffff;
+			}
 		}
 	}
 
 	if (c->visible && y >= c->y && y < c->y + (int)c->height) {
 		int cx1 = max(x1, c->x), cx2 = min(x2, c->x + (int)c->width);
-		const u32 *cp = c->image + (y - c->y) * DLKMS_CURSOR_SIZE;
+		const u32 *cp = c->image + (y - c->y) * c->width;
 		int x;
 
 		for (x = cx1; x < cx2; x++)
@@ -249,6 +271,11 @@ static bool dlkms_fast_line(struct dlkms_device *dl, const struct dlkms_scanout 
 	src = so->vaddr + (y + so->dy) * so->fb->pitches[0];
 	if (so->fb->format->format == DRM_FORMAT_RGB565) {
 		memcpy(dl->line16, (const u16 *)src + x1 + so->dx, n * 2);
+	} else if (dlkms_format_is_bgr(so->fb)) {
+		const u32 *s = (const u32 *)src + x1 + so->dx;
+
+		for (i = 0; i < n; i++)
+			dl->line16[i] = dl_xrgb_to_565(dlkms_xbgr_to_xrgb(s[i]));
 	} else {
 		const u32 *s = (const u32 *)src + x1 + so->dx;
 
@@ -260,7 +287,7 @@ static bool dlkms_fast_line(struct dlkms_device *dl, const struct dlkms_scanout 
 
 /* Composes, converts and encodes the CRTC rectangle @r. */
 static void dlkms_render_rect(struct dlkms_device *dl, struct dlkms_tx *tx,
-			      const struct dlkms_scanout *so, struct drm_rect r, bool trim)
+			      const struct dlkms_scanout *so, struct drm_rect r)
 {
 	struct drm_rect screen = DRM_RECT_INIT(0, 0, so->width, so->height);
 	u32 base8 = 2 * so->width * so->height;
@@ -292,12 +319,12 @@ static void dlkms_render_rect(struct dlkms_device *dl, struct dlkms_tx *tx,
 			for (i = 0; i < n; i++)
 				dl->line16[i] = dl_xrgb_to_565(dl->line32[i]);
 		}
-		dlkms_tx_line(tx, false, trim, 2 * off, dl->line16,
+		dlkms_tx_line(tx, false, 2 * off, dl->line16,
 			      dl->shadow16 ? dl->shadow16 + off : NULL, n);
 		if (dl->bpp == 24) {
 			for (i = 0; i < n; i++)
 				dl->line8[i] = dl_xrgb_to_low8(dl->line32[i]);
-			dlkms_tx_line(tx, true, trim, base8 + off, dl->line8,
+			dlkms_tx_line(tx, true, base8 + off, dl->line8,
 				      dl->shadow8 ? dl->shadow8 + off : NULL, n);
 		}
 	}
@@ -383,7 +410,7 @@ static struct dlkms_src *dlkms_src_new(struct drm_plane_state *state)
 }
 
 /* Adds CRTC rectangle @r to the queued damage; under queue_lock. */
-static void dlkms_damage_add(struct dlkms_device *dl, struct drm_rect r, bool trim)
+static void dlkms_damage_add(struct dlkms_device *dl, struct drm_rect r)
 {
 	struct drm_rect screen = DRM_RECT_INIT(0, 0, dl->width, dl->height);
 	unsigned int i;
@@ -392,15 +419,13 @@ static void dlkms_damage_add(struct dlkms_device *dl, struct drm_rect r, bool tr
 	if (!drm_rect_intersect(&r, &screen))
 		return;
 	if (dl->n_damage < DLKMS_MAX_DAMAGE) {
-		dl->damage[dl->n_damage] = r;
-		dl->damage_trim[dl->n_damage++] = trim;
+		dl->damage[dl->n_damage++] = r;
 		return;
 	}
-	/* more than the worker keeps: one rectangle around all, compared */
+	/* more than the worker keeps: one rectangle around all */
 	for (i = 1; i < dl->n_damage; i++)
 		dlkms_rect_union(&dl->damage[0], &dl->damage[i]);
 	dlkms_rect_union(&dl->damage[0], &r);
-	dl->damage_trim[0] = true;
 	dl->n_damage = 1;
 }
 
@@ -429,7 +454,7 @@ static void dlkms_queue_cursor(struct dlkms_device *dl, struct drm_plane_state *
 		src = (const u8 *)shadow->data[0].vaddr +
 		      (state->src.y1 >> 16) * fb->pitches[0] + (state->src.x1 >> 16) * 4;
 		for (y = 0; y < c->height; y++)
-			memcpy(c->image + y * DLKMS_CURSOR_SIZE, src + y * fb->pitches[0],
+			memcpy(c->image + y * c->width, src + y * fb->pitches[0],
 			       c->width * 4);
 	}
 	new = dlkms_cursor_rect(c);
@@ -439,9 +464,9 @@ static void dlkms_queue_cursor(struct dlkms_device *dl, struct drm_plane_state *
 		new = (struct drm_rect){ };
 	}
 	if (drm_rect_visible(&old))
-		dlkms_damage_add(dl, old, false);
+		dlkms_damage_add(dl, old);
 	if (drm_rect_visible(&new))
-		dlkms_damage_add(dl, new, false);
+		dlkms_damage_add(dl, new);
 }
 
 static bool dlkms_cursor_begin(struct drm_plane_state *state)
@@ -461,7 +486,7 @@ void dlkms_render_queue(struct dlkms_device *dl, struct dlkms_atomic_state *stat
 	struct drm_atomic_helper_damage_iter iter;
 	struct dlkms_src *src = NULL, *old_src;
 	struct drm_rect clip;
-	bool trim, cmapped = false;
+	bool cmapped = false;
 
 	primary = drm_atomic_get_new_plane_state(state, &dl->primary);
 	old_primary = drm_atomic_get_old_plane_state(state, &dl->primary);
@@ -489,8 +514,6 @@ void dlkms_render_queue(struct dlkms_device *dl, struct dlkms_atomic_state *stat
 	if (primary) {
 		old_src = dl->src;
 		dl->src = src;
-		/* no clips: the whole plane is damage, and worth comparing */
-		trim = !drm_plane_get_damage_clips_count(primary);
 		if (primary->visible) {
 			int dx, dy;
 
@@ -498,11 +521,11 @@ void dlkms_render_queue(struct dlkms_device *dl, struct dlkms_atomic_state *stat
 			drm_atomic_helper_damage_iter_init(&iter, old_primary, primary);
 			drm_atomic_for_each_plane_damage(&iter, &clip) {
 				drm_rect_translate(&clip, -dx, -dy);
-				dlkms_damage_add(dl, clip, trim);
+				dlkms_damage_add(dl, clip);
 			}
 		} else if (old_primary->visible) {
 			/* the plane went away: black where it was */
-			dlkms_damage_add(dl, DRM_RECT_INIT(0, 0, dl->width, dl->height), true);
+			dlkms_damage_add(dl, DRM_RECT_INIT(0, 0, dl->width, dl->height));
 		}
 	}
 	if (cursor)
@@ -533,9 +556,20 @@ void dlkms_render_queue_cursor(struct dlkms_device *dl, struct drm_plane_state *
 	queue_work(dl->render_wq, &dl->render_work);
 }
 
+/* The queued cursor becomes the one composed: its pixels, not the buffer. */
+static void dlkms_cursor_take(struct dlkms_cursor *to, const struct dlkms_cursor *from)
+{
+	u32 *image = to->image;
+
+	*to = *from;
+	to->image = image;
+	if (from->visible)
+		memcpy(to->image, from->image, (size_t)from->width * from->height * 4);
+}
+
 /* Sends rectangles @rects of @src's picture; under render_lock. */
 static void dlkms_render(struct dlkms_device *dl, struct dlkms_src *src,
-			 const struct drm_rect *rects, const bool *trim, unsigned int n)
+			 const struct drm_rect *rects, unsigned int n)
 {
 	struct dlkms_tx tx = { .dl = dl };
 	struct dlkms_scanout so = { .width = dl->width, .height = dl->height };
@@ -554,10 +588,10 @@ static void dlkms_render(struct dlkms_device *dl, struct dlkms_src *src,
 
 	if (dl->shadow16 && !dl->shadow_valid) {
 		/* the device's memory is unknown: all of it, once */
-		dlkms_render_rect(dl, &tx, &so, DRM_RECT_INIT(0, 0, so.width, so.height), false);
+		dlkms_render_rect(dl, &tx, &so, DRM_RECT_INIT(0, 0, so.width, so.height));
 	} else {
 		for (i = 0; i < n; i++)
-			dlkms_render_rect(dl, &tx, &so, rects[i], trim[i]);
+			dlkms_render_rect(dl, &tx, &so, rects[i]);
 	}
 	dlkms_tx_flush(&tx);
 	/* what did not arrive must not be taken as the device's content */
@@ -576,7 +610,6 @@ static void dlkms_render_work(struct work_struct *work)
 {
 	struct dlkms_device *dl = container_of(work, struct dlkms_device, render_work);
 	struct drm_rect rects[DLKMS_MAX_DAMAGE];
-	bool trim[DLKMS_MAX_DAMAGE];
 	struct dlkms_src *src;
 	unsigned int n;
 	int seq, idx;
@@ -585,19 +618,18 @@ static void dlkms_render_work(struct work_struct *work)
 	mutex_lock(&dl->queue_lock);
 	n = dl->n_damage;
 	memcpy(rects, dl->damage, n * sizeof(*rects));
-	memcpy(trim, dl->damage_trim, n * sizeof(*trim));
 	dl->n_damage = 0;
 	src = dl->src;
 	if (src)
 		kref_get(&src->ref);
 	if (n)
-		dl->cursor = dl->cursor_q;
+		dlkms_cursor_take(&dl->cursor, &dl->cursor_q);
 	seq = atomic_read(&dl->queued);
 	mutex_unlock(&dl->queue_lock);
 
 	idx = dlkms_hw_enter(dl);
 	if (n && dl->active && dlkms_hw_present(dl))
-		dlkms_render(dl, src, rects, trim, n);
+		dlkms_render(dl, src, rects, n);
 	dlkms_hw_exit(dl, idx);
 	atomic_set(&dl->rendered, seq);
 	mutex_unlock(&dl->render_lock);
@@ -631,13 +663,20 @@ static struct dlkms_src *dlkms_render_lock_idle(struct dlkms_device *dl,
 	return src;
 }
 
-/* Sends @cmds, after all that was rendered, and lets the worker go on. */
-static void dlkms_render_unlock_send(struct dlkms_device *dl, const u8 *cmds, size_t len)
+/*
+ * Sends @cmds, after all that was rendered, and with @clear a black frame
+ * after them; then lets the worker go on.
+ */
+static void dlkms_render_unlock_send(struct dlkms_device *dl, const u8 *cmds, size_t len,
+				     bool clear)
 {
 	int idx = dlkms_hw_enter(dl);
 
-	if (dlkms_hw_present(dl))
+	if (dlkms_hw_present(dl)) {
 		dlkms_send(dl, cmds, len);
+		if (clear)
+			dlkms_render(dl, NULL, NULL, 0);
+	}
 	dlkms_hw_exit(dl, idx);
 	mutex_unlock(&dl->render_lock);
 }
@@ -645,7 +684,13 @@ static void dlkms_render_unlock_send(struct dlkms_device *dl, const u8 *cmds, si
 /*
  * A new mode: the device's memory holds nothing known. The shadow is
  * sized for it here, where a failed allocation only costs bandwidth. The
- * @len bytes of @cmds (the mode registers) go out before any pixel of it.
+ * @len bytes of @cmds (the mode registers) go out before any pixel of it,
+ * then a black frame (a few bytes a line), which makes the memory known
+ * before the first picture: the monitor shows black rather than what the
+ * memory held while that picture streams in, and every picture after the
+ * mode set goes out as its difference from black, whatever part of it a
+ * client had drawn when the first pass ran (fbcon draws while the fbdev
+ * client commits), so the same picture always costs the same bytes.
  */
 void dlkms_render_mode_set(struct dlkms_device *dl, const struct drm_display_mode *mode,
 			   const u8 *cmds, size_t len)
@@ -664,7 +709,7 @@ void dlkms_render_mode_set(struct dlkms_device *dl, const struct drm_display_mod
 	dl->shadow8 = dl->shadow16 && dl->bpp == 24 ? (u8 *)(dl->shadow16 + px) : NULL;
 	dl->shadow_width = dl->shadow16 ? mode->hdisplay : 0;
 	dl->shadow_height = dl->shadow16 ? mode->vdisplay : 0;
-	dlkms_render_unlock_send(dl, cmds, len);
+	dlkms_render_unlock_send(dl, cmds, len, true);
 }
 
 /* The CRTC goes off: nothing more is sent, @cmds (blanking) last. */
@@ -672,7 +717,7 @@ void dlkms_render_disable(struct dlkms_device *dl, const u8 *cmds, size_t len)
 {
 	struct dlkms_src *src = dlkms_render_lock_idle(dl, NULL);
 
-	dlkms_render_unlock_send(dl, cmds, len);
+	dlkms_render_unlock_send(dl, cmds, len, false);
 	dlkms_src_put(src);
 }
 
@@ -690,6 +735,8 @@ static void dlkms_render_fini(struct drm_device *drm, void *unused)
 	destroy_workqueue(dl->render_wq);
 	dlkms_src_put(dl->src);
 	kvfree(dl->shadow16);
+	kvfree(dl->cursor.image);
+	kvfree(dl->cursor_q.image);
 }
 
 int dlkms_render_init(struct dlkms_device *dl)
@@ -712,6 +759,13 @@ int dlkms_render_init(struct dlkms_device *dl)
 	dl->crc_lines = drmm_kcalloc(drm, DLKMS_MAX_HEIGHT, sizeof(*dl->crc_lines), GFP_KERNEL);
 	if (!dl->line32 || !dl->line16 || !dl->line8 || !dl->crc_lines)
 		return -ENOMEM;
+	/* 256 KiB each: not necessarily contiguous */
+	dl->cursor.image = kvmalloc_array(DLKMS_CURSOR_MAX * DLKMS_CURSOR_MAX,
+					  sizeof(u32), GFP_KERNEL);
+	dl->cursor_q.image = kvmalloc_array(DLKMS_CURSOR_MAX * DLKMS_CURSOR_MAX,
+					    sizeof(u32), GFP_KERNEL);
+	if (!dl->cursor.image || !dl->cursor_q.image)
+		goto err_cursor;
 	/*
 	 * Unbound and ordered: a pass may compose for longer than a frame.
 	 * Its release runs before that of the buffers above, which a pass
@@ -719,6 +773,11 @@ int dlkms_render_init(struct dlkms_device *dl)
 	 */
 	dl->render_wq = alloc_ordered_workqueue("dlkms-render", 0);
 	if (!dl->render_wq)
-		return -ENOMEM;
+		goto err_cursor;
 	return drmm_add_action_or_reset(drm, dlkms_render_fini, NULL);
+
+err_cursor:
+	kvfree(dl->cursor.image);
+	kvfree(dl->cursor_q.image);
+	return -ENOMEM;
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Device side of the DL-1x5 bulk stream (protocol.md section 3): commands
+ * Device side of the DL-1x5 bulk stream (docs/protocol.md 3-5): commands
  * start with 0xAF, may span bulk transfers, and are applied to 16 MiB of
  * video memory and a register file latched by register 0xFF.
  *

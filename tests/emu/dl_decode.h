@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Stream decoder for the DL-1x0/DL-1x5 bulk command stream: the device side
- * of protocol.md. Pure C, no I/O, so the unit tests and the fuzz target run
- * exactly the code dlemu runs.
+ * Stream decoder for the DL-1x0/DL-1x5 bulk command stream: the device
+ * side of docs/protocol.md. Pure C, no I/O, so the unit tests and the fuzz
+ * target run exactly the code dlemu runs.
  */
 #ifndef DL_DECODE_H
 #define DL_DECODE_H

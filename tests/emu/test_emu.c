@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Unit tests of the emulator's decoder and monitors, and of the driver's
- * encoder through it: protocol.md's vectors, encode -> decode round trips
- * split at every boundary, 24-bpp reconstruction, and malformed input;
- * and the emulator's yank-at trigger and its control command.
+ * Unit tests of the emulator's decoder and monitors against docs/protocol.md
+ * alone: its hand-worked vectors (dl_vectors.h), a reference written here
+ * from the document's formulas and checked against those vectors first,
+ * streams from a small encoder of our own split at every boundary, and
+ * malformed input; and the emulator's yank-at trigger and its control
+ * command. Nothing of the driver is linked or included: the driver's
+ * encoder is checked against the same vectors and against this decoder in
+ * tests/fuzz.
  */
 /*
  * The emulator itself, first (it wants _GNU_SOURCE before any header), with
@@ -18,9 +22,11 @@
 #include <string.h>
 
 #include "dl_decode.h"
-#include "dlkms_proto.h"
+#include "dl_vectors.h"
 #include "edid.h"
 #include "png.h"
+
+#define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
 
 static int failures, checks;
 
@@ -49,34 +55,190 @@ static uint16_t mem16(const struct dld *d, uint32_t a)
 	return d->mem[a & DLD_MEM_MASK] << 8 | d->mem[(a + 1) & DLD_MEM_MASK];
 }
 
+/* ---- references written from docs/protocol.md ---- */
+
+/* 5.3: n steps from 0xffff, each feeding b15 ^ b4 ^ b2 ^ b1 in at bit 0 */
+static uint16_t ref_lfsr(unsigned int n)
+{
+	uint16_t v = 0xffff;
+	unsigned int bit;
+
+	while (n--) {
+		bit = ((v >> 15) ^ (v >> 4) ^ (v >> 2) ^ (v >> 1)) & 1;
+		v = (uint16_t)(v << 1 | bit);
+	}
+	return v;
+}
+
+/* 6.1 and 6.2: the high bits of each channel as RGB565, the rest as rrrggbbb */
+static void ref_split(uint32_t xrgb, uint16_t *w565, uint8_t *low8)
+{
+	unsigned int r = (xrgb >> 16) & 0xff, g = (xrgb >> 8) & 0xff, b = xrgb & 0xff;
+
+	*w565 = (r >> 3) << 11 | (g >> 2) << 5 | (b >> 3);
+	*low8 = (r & 7) << 5 | (g & 3) << 3 | (b & 7);
+}
+
+/* The references must give the hand-worked values before anything leans on them. */
+static void test_references(void)
+{
+	unsigned int i;
+	uint16_t w;
+	uint8_t lo;
+
+	for (i = 0; i < ARRAY_LEN(dlv_lfsr); i++)
+		CHECK(ref_lfsr(i) == dlv_lfsr[i], "9.1: L(%u) = 0x%04x, by hand 0x%04x", i,
+		      ref_lfsr(i), dlv_lfsr[i]);
+	for (i = 0; i < ARRAY_LEN(dlv_pixels); i++) {
+		const struct dlv_pixel *p = &dlv_pixels[i];
+
+		ref_split(p->xrgb, &w, &lo);
+		CHECK(w == p->rgb565 && lo == p->low8,
+		      "9.2 %s: 0x%08x splits to %04x/%02x, by hand %04x/%02x", p->name,
+		      p->xrgb, w, lo, p->rgb565, p->low8);
+	}
+}
+
+/* The decoder's inverse of the register encoding, against the reference. */
 static void test_lfsr(void)
 {
 	unsigned int n;
 	int bad = 0;
 
 	for (n = 0; n < 65535; n += 7)
-		if (dld_lfsr_steps(dl_lfsr16(n)) != (int)n)
+		if (dld_lfsr_steps(ref_lfsr(n)) != (int)n)
 			bad++;
 	CHECK(!bad, "%d LFSR values do not invert", bad);
+	for (n = 0; n < ARRAY_LEN(dlv_lfsr); n++)
+		CHECK(dld_lfsr_steps(dlv_lfsr[n]) == (int)n, "9.1: 0x%04x is not %u steps",
+		      dlv_lfsr[n], n);
 	CHECK(dld_lfsr_steps(0) == -1, "0x0000 is not an LFSR state");
 }
 
-/* protocol.md 4.3: udl's 1024x768@60 modeset URB */
-static const uint8_t modeset768[] = {
-	0xaf, 0x20, 0xff, 0x00, 0xaf, 0x20, 0x00, 0x00, 0xaf, 0x20, 0x20, 0x00,
-	0xaf, 0x20, 0x21, 0x00, 0xaf, 0x20, 0x22, 0x00, 0xaf, 0x20, 0x26, 0x18,
-	0xaf, 0x20, 0x27, 0x00, 0xaf, 0x20, 0x28, 0x00, 0xaf, 0x20, 0x01, 0x6c,
-	0xaf, 0x20, 0x02, 0x31, 0xaf, 0x20, 0x03, 0xaa, 0xaf, 0x20, 0x04, 0x20,
-	0xaf, 0x20, 0x05, 0x60, 0xaf, 0x20, 0x06, 0xa9, 0xaf, 0x20, 0x07, 0x7b,
-	0xaf, 0x20, 0x08, 0x33, 0xaf, 0x20, 0x09, 0xa1, 0xaf, 0x20, 0x0a, 0x2b,
-	0xaf, 0x20, 0x0b, 0xff, 0xaf, 0x20, 0x0c, 0xfe, 0xaf, 0x20, 0x0d, 0x4e,
-	0xaf, 0x20, 0x0e, 0x64, 0xaf, 0x20, 0x0f, 0x04, 0xaf, 0x20, 0x10, 0x00,
-	0xaf, 0x20, 0x11, 0xd9, 0xaf, 0x20, 0x12, 0x9a, 0xaf, 0x20, 0x13, 0xff,
-	0xaf, 0x20, 0x14, 0xff, 0xaf, 0x20, 0x15, 0xff, 0xaf, 0x20, 0x16, 0xca,
-	0xaf, 0x20, 0x17, 0x03, 0xaf, 0x20, 0x18, 0x00, 0xaf, 0x20, 0x1b, 0xc8,
-	0xaf, 0x20, 0x1c, 0x32, 0xaf, 0x20, 0x1f, 0x00, 0xaf, 0x20, 0xff, 0xff,
-	0xaf, 0x6a, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
-};
+/* ---- streams built here, per docs/protocol.md 4 and 5 ---- */
+
+static size_t put_reg(uint8_t *b, uint8_t reg, uint8_t val)
+{
+	b[0] = 0xaf;
+	b[1] = 0x20;
+	b[2] = reg;
+	b[3] = val;
+	return 4;
+}
+
+static size_t put_hdr(uint8_t *b, uint8_t op, uint32_t addr, unsigned int n)
+{
+	b[0] = 0xaf;
+	b[1] = op;
+	b[2] = addr >> 16;
+	b[3] = addr >> 8;
+	b[4] = addr;
+	b[5] = n & 0xff;	/* 256 is written 0 */
+	return 6;
+}
+
+static size_t put_px(uint8_t *b, unsigned int bpp, uint16_t v)
+{
+	if (bpp == 2) {
+		b[0] = v >> 8;
+		b[1] = v;
+		return 2;
+	}
+	b[0] = v;
+	return 1;
+}
+
+/*
+ * A frame size, depth and plane bases in one hold/apply bracket (5.1, 5.2);
+ * the timing counters are left alone, the decoder needs only these.
+ */
+static size_t put_frame_regs(uint8_t *b, unsigned int w, unsigned int h, bool bpp24,
+			     uint32_t base8)
+{
+	size_t o = 0;
+
+	o += put_reg(b + o, 0xff, 0x00);
+	o += put_reg(b + o, 0x00, bpp24);
+	o += put_reg(b + o, 0x0f, w >> 8);
+	o += put_reg(b + o, 0x10, w & 0xff);
+	o += put_reg(b + o, 0x17, h >> 8);
+	o += put_reg(b + o, 0x18, h & 0xff);
+	o += put_reg(b + o, 0x20, 0);
+	o += put_reg(b + o, 0x21, 0);
+	o += put_reg(b + o, 0x22, 0);
+	o += put_reg(b + o, 0x26, base8 >> 16);
+	o += put_reg(b + o, 0x27, base8 >> 8);
+	o += put_reg(b + o, 0x28, base8);
+	o += put_reg(b + o, 0xff, 0xff);
+	return o;
+}
+
+/* Raw writes (0x68 / 0x60) of @n pixels, 256 a command. */
+static size_t put_raw(uint8_t *b, unsigned int bpp, uint32_t addr, const uint16_t *px,
+		      unsigned int n)
+{
+	unsigned int i, c;
+	size_t o = 0;
+
+	for (; n; n -= c, addr += c * bpp) {
+		c = n < 256 ? n : 256;
+		o += put_hdr(b + o, bpp == 2 ? 0x68 : 0x60, addr, c);
+		for (i = 0; i < c; i++)
+			o += put_px(b + o, bpp, *px++);
+	}
+	return o;
+}
+
+/*
+ * One command of @n (1..256) pixels as raw, run fill or RLX (4.2, 4.3),
+ * its runs and spans cut at random: raw spans may hold repeated pixels,
+ * repeat counts may stop short of the run or be 0 (which the driver never
+ * sends), run fills may split a run.
+ */
+static size_t put_cmd(uint8_t *b, unsigned int bpp, uint32_t addr, const uint16_t *px,
+		      unsigned int n, unsigned int kind)
+{
+	uint8_t op = bpp == 2 ? 0x68 : 0x60;
+	unsigned int i = 0, r, k, lim;
+	size_t o;
+
+	if (kind == 0)
+		return put_raw(b, bpp, addr, px, n);
+	if (kind == 1) {
+		o = put_hdr(b, op | 1, addr, n);
+		while (i < n) {
+			for (r = 1; i + r < n && px[i + r] == px[i]; r++)
+				;
+			if (rnd() % 3 == 0)
+				r = 1 + rnd() % r;
+			b[o++] = r & 0xff;
+			o += put_px(b + o, bpp, px[i]);
+			i += r;
+		}
+		return o;
+	}
+	o = put_hdr(b, op | 3, addr, n);
+	while (i < n) {
+		lim = 1 + rnd() % 64;
+		r = 1 + rnd() % (lim < n - i ? lim : n - i);
+		if (rnd() % 8 == 0)
+			r = n - i;	/* up to 256 raw, written 0 */
+		b[o++] = r & 0xff;
+		for (; r; r--, i++)
+			o += put_px(b + o, bpp, px[i]);
+		if (i == n)
+			break;
+		for (k = 0; i + k < n && k < 255 && px[i + k] == px[i - 1]; k++)
+			;
+		if (rnd() % 3 == 0)
+			k = rnd() % (k + 1);
+		b[o++] = k;
+		i += k;
+	}
+	return o;
+}
+
+/* ---- vectors ---- */
 
 static void check_mode768(const struct dld *d, const char *what)
 {
@@ -101,82 +263,278 @@ static bool reg_unapplied(const struct dld *d)
 	return !d->regs[0x0f] && !d->regs[0x10] && !d->regs[0x17];
 }
 
+static unsigned int reg16(const struct dld *d, unsigned int r)
+{
+	return d->regs[r] << 8 | d->regs[r + 1];
+}
+
+/* docs/protocol.md 9.5 and 9.6 */
 static void test_modeset(struct dld *d)
 {
-	static const struct dl_timings t = {
-		1024, 1048, 1184, 1344, 768, 771, 777, 806, 65000
+	/* 5.4's formulas for 1024x768@60: h 1024/1048/1184/1344, v 768/771/777/806 */
+	static const struct { uint8_t reg; unsigned int count; } lfsr_fields[] = {
+		{ 0x01, 1344 - 1048 }, { 0x03, 1344 - 1048 + 1024 },
+		{ 0x05, 806 - 771 }, { 0x07, 806 - 771 + 768 },
+		{ 0x09, 1344 - 1 }, { 0x0b, 1 }, { 0x0d, 1184 - 1048 + 1 },
+		{ 0x11, 806 }, { 0x13, 0 }, { 0x15, 777 - 771 },
 	};
-	uint8_t buf[DL_MODESET_MAX_BYTES];
-	size_t n, i;
+	uint8_t regs[256];
+	unsigned int i;
+	size_t k;
 
 	dld_reset(d);
-	dld_feed(d, modeset768, sizeof(modeset768));
-	check_mode768(d, "vector");
+	dld_feed(d, dlv_modeset768, sizeof(dlv_modeset768));
+	check_mode768(d, "9.5");
 	CHECK(d->st.mode_sets == 1 && d->st.cmd_6a == 1 && d->st.malformed == 0 &&
 	      d->st.cmd_reg == 36, "stats: sets %llu 6a %llu bad %llu reg %llu",
 	      (unsigned long long)d->st.mode_sets, (unsigned long long)d->st.cmd_6a,
 	      (unsigned long long)d->st.malformed, (unsigned long long)d->st.cmd_reg);
+	/* the vector is a program's: its LFSR fields against 5.3's reference */
+	for (i = 0; i < ARRAY_LEN(lfsr_fields); i++)
+		CHECK(reg16(d, lfsr_fields[i].reg) == ref_lfsr(lfsr_fields[i].count),
+		      "9.5: register 0x%02x is 0x%04x, L(%u) is 0x%04x", lfsr_fields[i].reg,
+		      reg16(d, lfsr_fields[i].reg), lfsr_fields[i].count,
+		      ref_lfsr(lfsr_fields[i].count));
+	CHECK(reg16(d, 0x0f) == 1024 && reg16(d, 0x17) == 768 && d->regs[0x1b] == 0xc8 &&
+	      d->regs[0x1c] == 0x32 && d->regs[0x26] == 0x18, "9.5: plain fields");
 
-	/* the driver's encoder makes the same bytes (base8 as udl: 2*w*h) */
-	n = dl_enc_modeset(buf, &t, false, 0, 2 * 1024 * 768);
-	CHECK(n == sizeof(modeset768) && !memcmp(buf, modeset768, n),
-	      "dl_enc_modeset differs from the udl vector (%zu bytes)", n);
+	/* 9.6: powering down changes 0x1f and nothing else, memory not at all */
+	memcpy(regs, d->regs, sizeof(regs));
+	dld_feed(d, dlv_blank_off, sizeof(dlv_blank_off));
+	regs[0x1f] = 0x07;
+	CHECK(!memcmp(regs, d->regs, sizeof(regs)) && d->st.mode_sets == 2 &&
+	      d->st.cmd_6a == 2 && !d->hold, "9.6: register file after power-down");
+	for (k = 0; k < 4096 && d->mem[k] == DLD_FILL; k++)
+		;
+	CHECK(k == 4096, "9.6: power-down wrote memory at 0x%zx", k);
 
 	/* held registers do not apply before FF=FF, even split byte by byte */
 	dld_reset(d);
-	for (i = 0; i + 9 + 4 < sizeof(modeset768); i++)
-		dld_feed(d, modeset768 + i, 1);
+	for (k = 0; k + 9 + 4 < sizeof(dlv_modeset768); k++)
+		dld_feed(d, dlv_modeset768 + k, 1);
 	CHECK(reg_unapplied(d), "registers applied before FF=FF");
-	for (; i < sizeof(modeset768); i++)
-		dld_feed(d, modeset768 + i, 1);
+	for (; k < sizeof(dlv_modeset768); k++)
+		dld_feed(d, dlv_modeset768 + k, 1);
 	check_mode768(d, "byte by byte");
 }
 
-/* protocol.md 3.3's RLX vectors */
-static void test_rlx_vectors(struct dld *d)
+/* @n bytes at @addr must be @want, and the bytes either side untouched. */
+static void check_mem(const struct dld *d, const char *what, uint32_t addr,
+		      const uint8_t *want, size_t n)
 {
-	static const uint8_t v1[] = {
-		0xaf, 0x6b, 0x00, 0x08, 0x04, 0x06, 0x02, 0x12, 0x34, 0xf8, 0x00,
-		0x02, 0x02, 0x07, 0xe0, 0x00, 0x1f
-	};
-	static const uint16_t p1[] = { 0x1234, 0xf800, 0xf800, 0xf800, 0x07e0, 0x001f };
-	static const uint8_t v2[] = { 0xaf, 0x6b, 0, 0, 0, 0x00, 0x01, 0xaa, 0xaa, 0xff };
-	static const uint8_t v3[] = {
-		0xaf, 0x6b, 0, 0, 0, 0x04, 0x01, 0x00, 0x01, 0x01, 0x02, 0x00, 0x02,
-		0x00, 0x03
-	};
-	static const uint16_t p3[] = { 1, 1, 2, 3 };
-	uint8_t buf[64];
-	unsigned int i, done;
-	int bad = 0;
+	size_t i, bad = 0;
+
+	for (i = 0; i < n; i++)
+		if (d->mem[addr + i] != want[i])
+			bad++;
+	CHECK(!bad, "%s: %zu of %zu bytes at 0x%06x wrong", what, bad, n, addr);
+	CHECK(d->mem[addr - 1] == DLD_FILL && d->mem[addr + n] == DLD_FILL,
+	      "%s: a byte next to 0x%06x..0x%06zx written", what, addr, addr + n);
+	CHECK(d->st.malformed == 0, "%s: %llu malformed", what,
+	      (unsigned long long)d->st.malformed);
+}
+
+static void feed_vector(struct dld *d, const uint8_t *s, size_t n)
+{
+	dld_reset(d);
+	dld_feed(d, s, n);
+}
+
+/* docs/protocol.md 9.3, S1 to S9 */
+static void test_stream_vectors(struct dld *d)
+{
+	static uint8_t s6_mem[2 * DLV_S6_PIXELS], s6b_mem[512];
+	size_t i, cut;
+
+	for (i = 0; i < sizeof(s6_mem); i += 2) {
+		s6_mem[i] = DLV_S6_PIXEL >> 8;
+		s6_mem[i + 1] = DLV_S6_PIXEL & 0xff;
+	}
+	for (i = 0; i < sizeof(s6b_mem); i += 2) {
+		s6b_mem[i] = 0xab;
+		s6b_mem[i + 1] = 0xcd;
+	}
+
+	feed_vector(d, dlv_s1, sizeof(dlv_s1));
+	check_mem(d, "9.3 S1", 0x100, dlv_s1_mem, sizeof(dlv_s1_mem));
+	CHECK(d->st.cmd_68 == 1, "9.3 S1: one raw command");
+
+	feed_vector(d, dlv_s2, sizeof(dlv_s2));
+	check_mem(d, "9.3 S2", 0x200, dlv_s23_mem, sizeof(dlv_s23_mem));
+	feed_vector(d, dlv_s3, sizeof(dlv_s3));
+	check_mem(d, "9.3 S3", 0x200, dlv_s23_mem, sizeof(dlv_s23_mem));
+	feed_vector(d, dlv_s4, sizeof(dlv_s4));
+	check_mem(d, "9.3 S4", 0x400, dlv_s4_mem, sizeof(dlv_s4_mem));
+	feed_vector(d, dlv_s5, sizeof(dlv_s5));
+	check_mem(d, "9.3 S5", 0x1000, dlv_s5_mem, sizeof(dlv_s5_mem));
+	feed_vector(d, dlv_s6b, sizeof(dlv_s6b));
+	check_mem(d, "9.3 S6b", 0x1000, s6b_mem, sizeof(s6b_mem));
+
+	/* S6 starts at address 0: its lower neighbour is the top of memory */
+	feed_vector(d, dlv_s6, sizeof(dlv_s6));
+	CHECK(!memcmp(d->mem, s6_mem, sizeof(s6_mem)) &&
+	      d->mem[sizeof(s6_mem)] == DLD_FILL && d->mem[DLD_MEM_SIZE - 1] == DLD_FILL &&
+	      d->st.cmd_6b == 2 && d->st.malformed == 0, "9.3 S6: 257 pixels in two commands");
+
+	dld_reset(d);
+	dld_feed(d, dlv_s1, sizeof(dlv_s1));
+	dld_feed(d, dlv_s7, sizeof(dlv_s7));
+	check_mem(d, "9.3 S7", 0x300, dlv_s1_mem, 4);
+
+	feed_vector(d, dlv_s8, sizeof(dlv_s8));
+	check_mem(d, "9.3 S8", 0x500, (const uint8_t *)"\xab\xcd", 2);
+	CHECK(d->st.pad_af == 2 && d->st.cmd_a0 == 1 && d->st.cmd_68 == 1,
+	      "9.3 S8: pad %llu sync %llu raw %llu, want 2 1 1",
+	      (unsigned long long)d->st.pad_af, (unsigned long long)d->st.cmd_a0,
+	      (unsigned long long)d->st.cmd_68);
+
+	/* S9: S4 cut between any two bytes, and fed a byte at a time */
+	for (cut = 1; cut < sizeof(dlv_s4); cut++) {
+		dld_reset(d);
+		dld_feed(d, dlv_s4, cut);
+		dld_feed(d, dlv_s4 + cut, sizeof(dlv_s4) - cut);
+		check_mem(d, "9.3 S9 (cut)", 0x400, dlv_s4_mem, sizeof(dlv_s4_mem));
+	}
+	dld_reset(d);
+	for (i = 0; i < sizeof(dlv_s4); i++)
+		dld_feed(d, dlv_s4 + i, 1);
+	check_mem(d, "9.3 S9 (bytes)", 0x400, dlv_s4_mem, sizeof(dlv_s4_mem));
+}
+
+static void render(const struct dld *d, unsigned int bpp, unsigned int w, unsigned int h,
+		   uint32_t *out, const char *what)
+{
+	struct dld_mode m;
+
+	dld_get_mode(d, &m);
+	CHECK(m.valid && m.bpp == bpp && m.hdisplay == w && m.vdisplay == h,
+	      "%s: mode %ux%u %u bpp", what, m.hdisplay, m.vdisplay, m.bpp);
+	if (m.valid && m.hdisplay == w && m.vdisplay == h)
+		dld_render(d, &m, out);
+}
+
+/* docs/protocol.md 9.4, then 9.2's pixels and random colours through 6.2 */
+static void test_24bpp(struct dld *d)
+{
+	enum { W = 64, H = 64, N = ARRAY_LEN(dlv_pixels) };
+	static uint8_t s[W * H * 4 + 4096], depth16[sizeof(dlv_frame24)];
+	static uint16_t p16[W * H], p8[W * H];
+	static uint32_t src[W * H], out[W * H];
+	unsigned int i, bad16 = 0, bad24 = 0;
 	size_t n;
 
+	/* 9.4 as written, applied only at its FF=FF */
 	dld_reset(d);
-	dld_feed(d, v1, sizeof(v1));
-	for (i = 0; i < 6; i++)
-		if (mem16(d, 0x804 + 2 * i) != p1[i])
-			bad++;
-	CHECK(!bad && mem16(d, 0x804 + 12) == 0x5a5a && mem16(d, 0x802) == 0x5a5a,
-	      "vector 1: %d pixels wrong or neighbours touched", bad);
-	n = dl_enc_rlx16(buf, sizeof(buf), 0x804, p1, 6, &done);
-	CHECK(n == sizeof(v1) && done == 6 && !memcmp(buf, v1, n), "encoder vs vector 1");
+	dld_feed(d, dlv_frame24, DLV_FRAME24_APPLY);
+	CHECK(d->hold && !d->regs[0x00] && !d->regs[0x10] && !d->regs[0x28],
+	      "9.4: registers applied before FF=FF");
+	dld_feed(d, dlv_frame24 + DLV_FRAME24_APPLY, sizeof(dlv_frame24) - DLV_FRAME24_APPLY);
+	render(d, 24, 3, 1, out, "9.4");
+	CHECK(!memcmp(out, dlv_frame24_shown24, sizeof(dlv_frame24_shown24)),
+	      "9.4: 24 bpp shows %06x %06x %06x", out[0], out[1], out[2]);
+	memcpy(depth16, dlv_frame24, sizeof(dlv_frame24));
+	depth16[DLV_FRAME24_DEPTH] = 0;
+	feed_vector(d, depth16, sizeof(depth16));
+	render(d, 16, 3, 1, out, "9.4 in 16 bpp");
+	CHECK(!memcmp(out, dlv_frame24_shown16, sizeof(dlv_frame24_shown16)),
+	      "9.4: 16 bpp shows %06x %06x %06x", out[0], out[1], out[2]);
+
+	/* 9.2's table: its bytes in both planes, seen in 24 and 16 bpp */
+	for (i = 0; i < N; i++) {
+		p16[i] = dlv_pixels[i].rgb565;
+		p8[i] = dlv_pixels[i].low8;
+	}
+	n = put_frame_regs(s, N, 1, true, 0x100);
+	n += put_raw(s + n, 2, 0, p16, N);
+	n += put_raw(s + n, 1, 0x100, p8, N);
+	feed_vector(d, s, n);
+	render(d, 24, N, 1, out, "9.2 in 24 bpp");
+	for (i = 0; i < N; i++)
+		CHECK(out[i] == dlv_pixels[i].shown24, "9.2 %s: 24 bpp shows %06x, by hand %06x",
+		      dlv_pixels[i].name, out[i], dlv_pixels[i].shown24);
+	n = put_frame_regs(s, N, 1, false, 0x100);
+	dld_feed(d, s, n);
+	render(d, 16, N, 1, out, "9.2 in 16 bpp");
+	for (i = 0; i < N; i++)
+		CHECK(out[i] == dlv_pixels[i].shown16, "9.2 %s: 16 bpp shows %06x, by hand %06x",
+		      dlv_pixels[i].name, out[i], dlv_pixels[i].shown16);
+
+	/* random colours, split by the reference: 24 bpp exact, 16 bpp truncated */
+	for (i = 0; i < W * H; i++) {
+		uint8_t lo;
+
+		src[i] = rnd();
+		ref_split(src[i], &p16[i], &lo);
+		p8[i] = lo;
+	}
+	n = put_frame_regs(s, W, H, true, 2 * W * H);
+	n += put_raw(s + n, 2, 0, p16, W * H);
+	n += put_raw(s + n, 1, 2 * W * H, p8, W * H);
+	feed_vector(d, s, n);
+	render(d, 24, W, H, out, "random colours in 24 bpp");
+	for (i = 0; i < W * H; i++)
+		if (out[i] != (src[i] & 0xffffff))
+			bad24++;
+	n = put_frame_regs(s, W, H, false, 2 * W * H);
+	dld_feed(d, s, n);
+	render(d, 16, W, H, out, "random colours in 16 bpp");
+	for (i = 0; i < W * H; i++)
+		if (out[i] != (src[i] & 0xf8fcf8))
+			bad16++;
+	CHECK(!bad24 && !bad16, "random colours: %u wrong in 24 bpp, %u in 16 bpp", bad24, bad16);
+}
+
+/*
+ * Random scanlines with runs, encoded by put_cmd() in commands of random
+ * kind and length (URB-tail 0xAF padding and syncs between them), fed to
+ * the decoder in random chunks: the device memory must hold exactly the
+ * pixels and nothing around them may change.
+ */
+static void test_roundtrip(struct dld *d, unsigned int bpp)
+{
+	enum { W = 1000, ROWS = 40 };
+	static uint16_t px[W];
+	static uint8_t stream[W * 16];
+	uint32_t base = 0x123456 & ~1u, a;
+	unsigned int row, i, x, c, bad = 0, cmds = 0;
+	size_t sl, off, ch;
 
 	dld_reset(d);
-	dld_feed(d, v2, sizeof(v2));
-	for (i = 0, bad = 0; i < 256; i++)
-		if (mem16(d, 2 * i) != 0xaaaa)
-			bad++;
-	CHECK(!bad && mem16(d, 512) == 0x5a5a, "vector 2: %d wrong", bad);
-
-	dld_reset(d);
-	dld_feed(d, v3, sizeof(v3));
-	for (i = 0, bad = 0; i < 4; i++)
-		if (mem16(d, 2 * i) != p3[i])
-			bad++;
-	CHECK(!bad, "vector 3: %d wrong", bad);
-	n = dl_enc_rlx16(buf, sizeof(buf), 0, p3, 4, &done);
-	CHECK(n == sizeof(v3) && !memcmp(buf, v3, n), "encoder vs vector 3");
-	CHECK(d->st.malformed == 0 && d->st.cmd_6b == 1, "vector stats");
+	for (row = 0; row < ROWS; row++) {
+		for (i = 0; i < W; i++)
+			px[i] = i && rnd() % 4 == 0 ? px[i - 1] : (rnd() & (bpp == 2 ? 0xffff : 0xff));
+		a = base + row * W * bpp;
+		sl = 0;
+		for (x = 0; x < W; x += c, cmds++) {
+			c = rnd() % 4 ? 1 + rnd() % 256 : 256;
+			if (c > W - x)
+				c = W - x;
+			sl += put_cmd(stream + sl, bpp, a + x * bpp, px + x, c, rnd() % 3);
+			if (rnd() % 3 == 0)
+				stream[sl++] = 0xaf;
+			if (rnd() % 5 == 0) {
+				stream[sl++] = 0xaf;
+				stream[sl++] = 0xa0;
+			}
+		}
+		for (off = 0; off < sl; off += ch) {
+			ch = 1 + rnd() % (rnd() % 2 ? 7 : 3000);
+			if (ch > sl - off)
+				ch = sl - off;
+			dld_feed(d, stream + off, ch);
+		}
+		for (i = 0; i < W; i++)
+			if ((bpp == 2 ? mem16(d, a + 2 * i) : d->mem[a + i]) != px[i])
+				bad++;
+	}
+	CHECK(!bad, "%u-byte round trip: %u pixels wrong", bpp, bad);
+	CHECK(d->mem[base - 1] == DLD_FILL && d->mem[base + ROWS * W * bpp] == DLD_FILL,
+	      "%u-byte round trip wrote outside its rows", bpp);
+	CHECK(d->st.malformed == 0, "round trip produced %llu malformed",
+	      (unsigned long long)d->st.malformed);
+	CHECK((bpp == 2 ? d->st.cmd_68 + d->st.cmd_69 + d->st.cmd_6b :
+	       d->st.cmd_60 + d->st.cmd_61 + d->st.cmd_63) == cmds,
+	      "%u-byte round trip: %u commands sent, decoder counted another number", bpp, cmds);
 }
 
 /* The commands udl never sends, by hand. */
@@ -211,100 +569,6 @@ static void test_other_commands(struct dld *d)
 	      "counters: malformed %llu a0 %llu pad %llu",
 	      (unsigned long long)d->st.malformed, (unsigned long long)d->st.cmd_a0,
 	      (unsigned long long)d->st.pad_af);
-}
-
-/*
- * Random scanlines with runs, encoded by the driver's encoder into random
- * buffer sizes (URB tails padded with 0xAF as udl does), fed to the decoder
- * in random chunks: the device memory must hold exactly the pixels.
- */
-static void test_roundtrip(struct dld *d, bool eight)
-{
-	enum { W = 1000, ROWS = 40, BUF = 70000 };
-	static uint16_t px[W];
-	static uint8_t px8[W], stream[BUF * 4];
-	size_t sl = 0, room, n, off, c;
-	unsigned int row, i, done, x, bad = 0;
-	uint32_t base = 0x123456 & ~1u;
-
-	dld_reset(d);
-	for (row = 0; row < ROWS; row++) {
-		for (i = 0; i < W; i++) {
-			if (i && rnd() % 4 == 0) {
-				px[i] = px[i - 1];
-				px8[i] = px8[i - 1];
-			} else {
-				px[i] = rnd();
-				px8[i] = rnd();
-			}
-		}
-		sl = 0;
-		for (x = 0; x < W; x += done) {
-			room = DL_RLX_MIN_BYTES + rnd() % 900;
-			if (eight)
-				n = dl_enc_rlx8(stream + sl, room, base + row * W + x, px8 + x,
-						W - x, &done);
-			else
-				n = dl_enc_rlx16(stream + sl, room, base + row * 2 * W + 2 * x,
-						 px + x, W - x, &done);
-			CHECK(done > 0 && n <= room, "no progress in %zu bytes", room);
-			if (!done)
-				return;
-			sl += n;
-			if (rnd() % 3 == 0)
-				stream[sl++] = 0xaf;	/* clip-end / tail padding */
-		}
-		for (off = 0; off < sl; off += c) {
-			c = 1 + rnd() % (rnd() % 2 ? 7 : 3000);
-			if (c > sl - off)
-				c = sl - off;
-			dld_feed(d, stream + off, c);
-		}
-		for (i = 0; i < W; i++) {
-			if (eight ? d->mem[(base + row * W + i) & DLD_MEM_MASK] != px8[i]
-				  : mem16(d, base + row * 2 * W + 2 * i) != px[i])
-				bad++;
-		}
-	}
-	CHECK(!bad, "%s round trip: %u pixels wrong", eight ? "rlx8" : "rlx16", bad);
-	CHECK(d->st.malformed == 0, "round trip produced %llu malformed",
-	      (unsigned long long)d->st.malformed);
-}
-
-/* 24 bpp: the 16-bit plane's RGB565 plus the 8-bit plane's low bits. */
-static void test_24bpp(struct dld *d)
-{
-	static const struct dl_timings t = { 4, 5, 6, 8, 2, 3, 4, 5, 25000 };
-	uint32_t src[8], out[8];
-	uint16_t p16[4];
-	uint8_t p8[4], buf[512];
-	struct dld_mode m;
-	unsigned int i, row, done, bad = 0;
-	size_t n;
-
-	dld_reset(d);
-	n = dl_enc_modeset(buf, &t, true, 0, 0x1000);
-	dld_feed(d, buf, n);
-	for (i = 0; i < 8; i++)
-		src[i] = rnd() & 0xffffff;
-	for (row = 0; row < 2; row++) {
-		for (i = 0; i < 4; i++) {
-			p16[i] = dl_xrgb_to_565(src[row * 4 + i]);
-			p8[i] = dl_xrgb_to_low8(src[row * 4 + i]);
-		}
-		n = dl_enc_rlx16(buf, sizeof(buf), row * 8, p16, 4, &done);
-		n += dl_enc_rlx8(buf + n, sizeof(buf) - n, 0x1000 + row * 4, p8, 4, &done);
-		dld_feed(d, buf, n);
-	}
-	dld_get_mode(d, &m);
-	CHECK(m.valid && m.bpp == 24 && m.hdisplay == 4 && m.vdisplay == 2 &&
-	      m.base8 == 0x1000, "24 bpp mode: bpp %u %ux%u base8 %u", m.bpp,
-	      m.hdisplay, m.vdisplay, m.base8);
-	dld_render(d, &m, out);
-	for (i = 0; i < 8; i++)
-		if (out[i] != src[i])
-			bad++;
-	CHECK(!bad, "24 bpp: %u pixels not reconstructed exactly", bad);
 }
 
 /* Garbage never crashes the decoder, is counted, and valid input after it works. */
@@ -504,7 +768,7 @@ static void test_channel(struct dld *d)
 	for (k = 0; k < 2; k++) {
 		dld_reset(d);
 		dld_set_channel(d, off[k]);
-		dld_feed(d, modeset768, sizeof(modeset768));
+		dld_feed(d, dlv_modeset768, sizeof(dlv_modeset768));
 		for (i = 0; i < sizeof(gfx); i++)	/* split anywhere: still framed */
 			dld_feed(d, gfx + i, 1);
 		dld_get_mode(d, &m);
@@ -526,7 +790,7 @@ static void test_channel(struct dld *d)
 
 		/* the null key: the same bytes apply, one for one with the drops */
 		dld_set_channel(d, DLD_CHAN_NULL);
-		dld_feed(d, modeset768, sizeof(modeset768));
+		dld_feed(d, dlv_modeset768, sizeof(dlv_modeset768));
 		dld_feed(d, gfx, sizeof(gfx));
 		check_mode768(d, "after the null key");
 		CHECK(mem16(d, 0x1000) == 0x1234 && mem16(d, 0x2002) == 0x5678 &&
@@ -589,12 +853,13 @@ int main(void)
 
 	if (dld_init(&d))
 		return 1;
+	test_references();
 	test_lfsr();
 	test_modeset(&d);
-	test_rlx_vectors(&d);
+	test_stream_vectors(&d);
 	test_other_commands(&d);
-	test_roundtrip(&d, false);
-	test_roundtrip(&d, true);
+	test_roundtrip(&d, 2);
+	test_roundtrip(&d, 1);
 	test_24bpp(&d);
 	test_malformed(&d);
 	test_monitors();

@@ -59,6 +59,7 @@
 #include <unistd.h>
 
 #include "dl_decode.h"
+#include "dl_vectors.h"
 #include "dlkms_proto.h"
 
 #define HDR_LEN		13
@@ -82,10 +83,10 @@ enum { CH_URB, CH_WHOLE, CH_FIXED, CH_RANDOM };
 
 /* Deliberate faults that each must turn the run red (make selftest). */
 enum { SAB_NONE, SAB_PIXEL, SAB_STRAY, SAB_FAR, SAB_GUARD, SAB_TAIL,
-	SAB_MALFORMED, SAB_SPLIT, SAB_RESYNC, SAB_MODE, SAB_COLOUR };
+	SAB_MALFORMED, SAB_SPLIT, SAB_RESYNC, SAB_MODE, SAB_COLOUR, SAB_VECTOR };
 static const char *const sabotage_names[] = {
 	"none", "pixel", "stray", "far", "guard", "tail", "malformed", "split",
-	"resync", "mode", "colour", NULL
+	"resync", "mode", "colour", "vector", NULL
 };
 static int sabotage;
 
@@ -1005,7 +1006,7 @@ static void send_line(struct dld *d, uint8_t *urb, uint32_t addr, const void *px
 /*
  * Every one of the 2^24 colours through dl_xrgb_to_565()/dl_xrgb_to_low8(),
  * the encoder, the decoder and the emulator's renderer (written from
- * protocol.md): 24 bpp must give each colour back exactly and 16 bpp its
+ * docs/protocol.md): 24 bpp must give each colour back exactly and 16 bpp its
  * truncation to RGB565. The X byte varies and must not matter.
  */
 static void colour_exhaustive(void)
@@ -1064,6 +1065,72 @@ static void colour_exhaustive(void)
 	dld_fini(&d);
 	free(out);
 	free(urb);
+}
+
+/* The encoder's @n bytes must be the vector's, byte for byte. */
+static void same_bytes(const char *what, const uint8_t *got, size_t n,
+		       const uint8_t *want, size_t wn)
+{
+	size_t i;
+
+	for (i = 0; i < n && i < wn && got[i] == want[i]; i++)
+		;
+	check(n == wn && i == n, "%s: the encoder made %zu bytes, the vector has %zu; "
+	      "first difference at byte %zu", what, n, wn, i);
+}
+
+/*
+ * The driver's encoder and colour split against docs/protocol.md's
+ * hand-worked vectors (tests/emu/dl_vectors.h), wherever a vector is in the
+ * form the driver sends: without this the round trips would pass an
+ * encoder and a decoder that agree on a layout the device does not use.
+ */
+static void vectors(void)
+{
+	static const struct dl_timings t768 = {
+		1024, 1048, 1184, 1344, 768, 771, 777, 806, 65000
+	};
+	uint8_t buf[DL_MODESET_MAX_BYTES], flip = sabotage == SAB_VECTOR;
+	uint16_t px[DLV_S6_PIXELS];
+	unsigned int i, done;
+	size_t n;
+
+	cur_label = "docs/protocol.md vectors";
+	cur_in = NULL;
+	for (i = 0; i < sizeof(dlv_pixels) / sizeof(dlv_pixels[0]); i++) {
+		const struct dlv_pixel *p = &dlv_pixels[i];
+
+		check(dl_xrgb_to_565(p->xrgb) == p->rgb565 &&
+		      dl_xrgb_to_low8(p->xrgb) == (uint8_t)(p->low8 ^ flip),
+		      "9.2 %s: 0x%08x splits to %04x/%02x, by hand %04x/%02x", p->name, p->xrgb,
+		      dl_xrgb_to_565(p->xrgb), dl_xrgb_to_low8(p->xrgb), p->rgb565, p->low8 ^ flip);
+	}
+	for (i = 0; i < sizeof(dlv_lfsr) / sizeof(dlv_lfsr[0]); i++)
+		check(dl_lfsr16(i) == dlv_lfsr[i], "9.1: dl_lfsr16(%u) = 0x%04x, by hand 0x%04x",
+		      i, dl_lfsr16(i), dlv_lfsr[i]);
+
+	n = dl_enc_rlx16(buf, sizeof(buf), 0x200, dlv_s3_px, 5, &done);
+	check(done == 5, "9.3 S3: %u of 5 pixels", done);
+	same_bytes("9.3 S3", buf, n, dlv_s3, sizeof(dlv_s3));
+	n = dl_enc_rlx16(buf, sizeof(buf), 0x400, dlv_s4_px, 5, &done);
+	check(done == 5, "9.3 S4: %u of 5 pixels", done);
+	same_bytes("9.3 S4", buf, n, dlv_s4, sizeof(dlv_s4));
+	n = dl_enc_rlx8(buf, sizeof(buf), 0x1003, dlv_s5_rlx8_px, 3, &done);
+	check(done == 3, "9.3 S5: %u of 3 pixels", done);
+	same_bytes("9.3 S5 (RLX part)", buf, n, dlv_s5 + DLV_S5_RLX8_AT,
+		   sizeof(dlv_s5) - DLV_S5_RLX8_AT);
+	for (i = 0; i < DLV_S6_PIXELS; i++)
+		px[i] = DLV_S6_PIXEL;
+	n = dl_enc_rlx16(buf, sizeof(buf), 0, px, DLV_S6_PIXELS, &done);
+	check(done == DLV_S6_PIXELS, "9.3 S6: %u of %u pixels", done, DLV_S6_PIXELS);
+	same_bytes("9.3 S6", buf, n, dlv_s6, sizeof(dlv_s6));
+	/* the driver's mode set: the 8-bit plane right after the 16-bit one */
+	n = dl_enc_modeset(buf, &t768, false, 0, 2 * 1024 * 768);
+	same_bytes("9.5", buf, n, dlv_modeset768, sizeof(dlv_modeset768));
+	n = dl_enc_blank(buf, DL_BLANK_POWERDOWN);
+	same_bytes("9.6", buf, n, dlv_blank_off, sizeof(dlv_blank_off));
+	printf("fuzz_replay: the encoder and the colour split give docs/protocol.md's "
+	       "hand-worked vectors\n");
 }
 
 static uint32_t rng;
@@ -1175,6 +1242,7 @@ int main(int argc, char **argv)
 	if (!rng)
 		rng = 1;
 	setup();
+	vectors();
 	for (; optind < argc; optind++)
 		files += run_path(argv[optind]);
 	for (i = 0; i < iters; i++) {

@@ -123,7 +123,7 @@ GARBAGE_CASES = {
 
 
 MODESETS = {
-    # 1024x768@60 (udl's vector in protocol.md 4.3), then power-down blanking
+    # 1024x768@60 (udl's vector, docs/protocol.md 9.5), then power-down blanking
     'ms-01-1024x768-16': bytes([0x20, 0xff, 0x03, 24, 0, 135, 160, 0xff, 0x02, 3, 0, 5, 29])
     + (65000).to_bytes(3, 'big') + (0).to_bytes(3, 'big') + (0x180000).to_bytes(3, 'big')
     + bytes([0, 0x07, CH_RANDOM, 5]),

@@ -11,8 +11,11 @@ REPO_DIR=$(cd "$RIG_DIR/../.." && pwd)
 CACHE=${DLKMS_CACHE:-/var/cache/dlkms}
 
 # The kernels we support and the Debian release whose compiler and headers
-# build each one, exactly as a user of that release has them.
-KERNELS=${DLKMS_KERNELS:-"6.1 6.12 7.2"}
+# build each one, exactly as a user of that release has them. KERNELS is
+# what a run covers (narrowed with DLKMS_KERNELS); the guest image always
+# carries all of them, so a narrowed run reuses the cached image.
+ALL_KERNELS="6.1 6.12 7.2"
+KERNELS=${DLKMS_KERNELS:-$ALL_KERNELS}
 
 release_of() {
 	case "$1" in

@@ -1,8 +1,11 @@
 #!/bin/bash
 # The guest boots, sees its shares, and can build the emulated USB stack.
+#   boot.sh [break]   "break" expects another kernel than the one booted
 . tests/suites/lib.sh
+want=$DLKMS_KRELEASE
+[ "${1:-}" != break ] || want="$DLKMS_KRELEASE [break: not this kernel]"
 say "kernel $(uname -r) ($DLKMS_KVER)"
-[ "$(uname -r)" = "$DLKMS_KRELEASE" ] || fail "booted $(uname -r), expected $DLKMS_KRELEASE"
+[ "$(uname -r)" = "$want" ] || fail "booted $(uname -r), expected $want"
 touch "$OUT/write-test" || fail "out share not writable"
 modprobe dummy_hcd || fail "modprobe dummy_hcd"
 modprobe libcomposite || fail "modprobe libcomposite"

@@ -2,7 +2,9 @@
 # The fbdev console on dlkms: text written to the VT shows up in the frame
 # the emulated monitor decodes (in fbcon's default light grey on black), and
 # clearing the console removes it again. Leaves fbcon.png for the README.
+#   dlkms-fbcon.sh [break]   "break" wants the text not to show
 . tests/suites/lib.sh
+BREAK=${1:-}
 forbid_module udl
 load_dlkms
 
@@ -39,6 +41,10 @@ for i in $(seq 1 20); do
 	printf 'dlkms fbcon line %02d: The quick brown fox jumps over the lazy dog 0123456789\n' "$i"
 done >/dev/tty1
 # 20 lines of ~75 characters, 8x16 glyphs with ~20 lit pixels each
+if [ "$BREAK" = break ]; then
+	n=$(wait_grey -gt 20000)
+	fail "[break] 20 lines of text must not show, but $n foreground pixels are there"
+fi
 n=$(wait_grey -gt 20000) || fail "text not visible: only $n foreground pixels"
 ok "20 lines of text visible on the emulated monitor: $n foreground pixels"
 emu frame-png "$OUT/fbcon.png" >/dev/null

@@ -11,8 +11,6 @@
 #                              goes red (the run must then fail)
 . tests/suites/lib.sh
 BREAK=${1:-}
-NBAD=0
-bad() { printf 'FAIL: %s\n' "$*"; NBAD=$((NBAD + 1)); }
 UEV=/tmp/uevents.log
 POLL_WAIT=30	# drm's connector poll runs every 10 s
 forbid_module udl

@@ -1,14 +1,19 @@
 #!/bin/bash
 # dlkms drives the emulated adapter: fbcon lights the preferred mode, and
-# dumb-buffer frames in XRGB8888 and RGB565, flushed whole and by exact
-# rectangles, arrive pixel-exact on both monitors, with partial damage
-# costing only its own bytes; the cursor plane is composed exactly into
-# what is sent; and the same holds in 24-bpp mode (module parameter bpp=24),
-# where the frame must equal the source to the last bit. DPMS off and a
-# CRTC disable blank the monitor, and the picture is back when they are
-# undone (dlpattern --blank, on the 16-bpp XRGB8888 run on vga768: each
-# check sends a whole frame, which at 1080p takes seconds under TCG).
+# dumb-buffer frames in XRGB8888 and RGB565 (and XBGR8888 on vga768),
+# flushed whole and by exact rectangles, arrive pixel-exact on both
+# monitors, with partial damage costing only its own bytes; the cursor
+# plane is composed exactly into what is sent; and the same holds in 24-bpp
+# mode (module parameter bpp=24), where the frame must equal the source to
+# the last bit. DPMS off and a CRTC disable blank the monitor, and the
+# picture is back when they are undone (dlpattern --blank, on the 16-bpp
+# XRGB8888 run on vga768: each check sends a whole frame, which at 1080p
+# takes seconds under TCG).
+#   dlkms-pixels.sh [break]   "break": dlpattern holds the first frame
+#                             against the picture with one pixel changed
 . tests/suites/lib.sh
+BREAK=${1:-}
+[ "$BREAK" = break ] || BREAK=
 forbid_module udl
 
 # run_monitor MONITOR WxH DEPTH
@@ -23,11 +28,16 @@ run_monitor() {
 	[ "$bpp" = "bpp=$depth" ] || fail "emulator decoded $bpp, dlkms was loaded with bpp=$depth"
 	ok "fbcon lit $size at $bpp: $(emu mode | cut -d' ' -f1-3)"
 	echo 0 >/sys/class/graphics/fbcon/cursor_blink 2>/dev/null
-	for fmt in xrgb8888 rgb565; do
+	# XBGR8888 differs from XRGB8888 only in the composing loop, not per
+	# monitor: the small one is enough
+	fmts="xrgb8888 rgb565"
+	[ "$mon" != vga768 ] || fmts="xrgb8888 xbgr8888 rgb565"
+	for fmt in $fmts; do
 		blank=
 		[ "$fmt$mon$depth" = xrgb8888vga76816 ] && blank=--blank
 		"$TOOLS/dlpattern" --driver dlkms --format "$fmt" --depth "$depth" --cursor $blank \
-			--png "$OUT/dlkms-$mon-$depth-$fmt" || fail "dlpattern $fmt${blank:+ $blank} on $mon at bpp=$depth"
+			--png "$OUT/dlkms-$mon-$depth-$fmt" ${BREAK:+--break} ||
+			fail "dlpattern $fmt${blank:+ $blank} on $mon at bpp=$depth"
 		ok "dlkms $fmt frames and cursor${blank:+, blanking} on $mon at bpp=$depth are pixel-exact"
 	done
 	emu stats >"$OUT/dlkms-$mon-$depth.stats"

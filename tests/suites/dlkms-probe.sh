@@ -3,7 +3,11 @@
 # emulated adapter by vendor and interface class (not product id), finds the
 # bulk OUT endpoint from the descriptors, survives a yank and replug, and
 # unloads with no reference left.
+#   dlkms-probe.sh [break]   "break" wants the stalling adapter's
+#                            connector connected
 . tests/suites/lib.sh
+want_stalled=disconnected
+[ "${1:-}" != break ] || want_stalled="connected [break]"
 forbid_module udl
 
 modinfo "$DLKMS_KO" | grep -q '^alias: *usb:v17E9p\*' || fail "module alias does not match vendor 0x17e9 for any product"
@@ -44,7 +48,7 @@ dmesg | grep -q 'dlkms.*selecting the standard channel failed' ||
 	fail "no log line about the failed channel select: $(dmesg | grep dlkms | tail -n 3)"
 ok "stalling adapter: bound as $card, logged: $(dmesg | grep -o 'selecting the standard channel failed.*' | head -n 1)"
 st=$(cat /sys/class/drm/"$(basename "$card")"-*/status)
-[ "$st" = disconnected ] || fail "connector of the stalling adapter reads '$st', want disconnected"
+[ "$st" = "$want_stalled" ] || fail "connector of the stalling adapter reads '$st', want $want_stalled"
 ok "its connector reads disconnected"
 emu ctrl-fail off >/dev/null || fail "ctrl-fail off"
 for i in $(seq 1 300); do

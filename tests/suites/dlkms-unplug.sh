@@ -7,8 +7,9 @@
 # "released" log line, once) and the module unloads only after the last fd,
 # mmap or dma-buf is gone -- and not before, while only a mapping or only a
 # dma-buf fd is still held; a replug with an old fd still open is a new card
-# with another minor, pixel-exact. Then the same tool runs on in-tree udl,
-# as information only.
+# with another minor, pixel-exact. Kprobes on usbcore show the driver's URBs
+# freed at the yank and the usb_device released by the final release. Then
+# the same tool runs on in-tree udl, as information only.
 #   dlkms-unplug.sh [break]   "break" inverts every expectation, of the tool
 #                             and of this suite, to show each check goes
 #                             red (the run must then fail)
@@ -31,14 +32,59 @@ wait_released() {
 	echo $(($(released) - n0))
 }
 
-# plug: (re)load dlkms, plug the adapter; CARD is its card once fbcon lit it
-CARD=
+# 6, seen from usbcore: no reference to the usb_device or to one of the
+# driver's URBs outlives the device. sysfs cannot tell (the usb device's
+# directory goes at device_del() whoever still holds it), so two kprobes
+# record the frees themselves: usb_release_dev(), the release of a
+# usb_device, run when its last reference goes (the name is read from the
+# kobject, the first member of struct device), and usb_free_urb() entered
+# with the URB's refcount at 1, the put that frees it (urb_destroy() is
+# inlined there). The pipe sits at offset 80 of struct urb on all three
+# kernels (x86_64); the driver's URBs are the bulk ones of the adapter's
+# device number. A wrong offset or name matches nothing: the check fails.
+TR=/sys/kernel/tracing
+trace_usb() {
+	[ -d "$TR/events" ] || mount -t tracefs nodev "$TR" || fail "mount tracefs"
+	if [ ! -d "$TR/events/kprobes/dlkms_urb_free" ]; then
+		echo 'p:dlkms_urb_free usb_free_urb ref=+0(%di):u32 pipe=+80(%di):u32' \
+			>>"$TR/kprobe_events" || fail "kprobe on usb_free_urb"
+		echo 'p:dlkms_udev_release usb_release_dev name=+0(+0(%di)):string' \
+			>>"$TR/kprobe_events" || fail "kprobe on usb_release_dev"
+	fi
+	echo 'ref == 1' >"$TR/events/kprobes/dlkms_urb_free/filter" || fail "kprobe filter"
+	echo 1 >"$TR/events/kprobes/enable" || fail "enable kprobes"
+}
+# urbs_freed DEVNUM: bulk URBs of that USB device number freed since the plug
+urbs_freed() {
+	sed -n 's/.* dlkms_urb_free: .* pipe=\([0-9]*\)$/\1/p' "$TR/trace" |
+		awk -v d="$1" '$1 >= 3 * 2^30 && int($1 / 256) % 128 == d { n++ } END { print n + 0 }'
+}
+# udev_released NAME: usb_device releases of that name (1-1) since the plug
+udev_released() { grep -c " dlkms_udev_release: .* name=\"$1\"" "$TR/trace"; }
+
+# plug: (re)load dlkms, plug the adapter; CARD is its card once fbcon lit it,
+# UDEV its usb device's name, DEVNUM its device number, URBS the driver's
+# URB count. The trace starts afresh: names and numbers are used again.
+CARD='' UDEV='' DEVNUM='' URBS=''
 plug() {
+	: >"$TR/trace"
 	if [ ! -d /sys/module/dlkms ]; then load_dlkms; fi
 	if [ -z "$EMU_PID" ]; then start_emu "$MON"; else emu replug >/dev/null || fail "replug"; fi
 	wait_usb_bound dlkms 30 || fail "dlkms did not bind the emulated adapter"
 	CARD=$(wait_card dlkms 30) || fail "no dlkms card"
 	wait_mode "$SIZE" 60 >/dev/null || fail "emulator did not decode $SIZE from dlkms"
+	UDEV=$(basename "$(readlink -f "$(usb_iface)/..")")
+	DEVNUM=$(cat "$(usb_iface)/../devnum")
+	URBS=$(drv_stat "$CARD" urbs)
+}
+
+# usb_released WHAT: the device's URBs were all freed, its usb_device released once
+usb_released() {
+	local n
+	n=$(urbs_freed "$DEVNUM")
+	check "$(is "$n" "$URBS")" "$1: $n of the driver's $URBS URBs freed (device $DEVNUM)"
+	n=$(udev_released "$UDEV")
+	check "$(is "$n" 1)" "$1: the usb_device $UDEV released $n time(s), want 1"
 }
 
 wait_gone() {
@@ -63,6 +109,8 @@ unload_after() {
 }
 
 modprobe vgem || fail "modprobe vgem"
+modprobe usbcore || fail "modprobe usbcore"
+trace_usb
 echo 0 >/sys/class/graphics/fbcon/cursor_blink 2>/dev/null
 
 # 1-5, 8: the tool, from a master fd with everything the doc talks about
@@ -76,7 +124,10 @@ cat /tmp/yank1.log
 cp /tmp/yank1.log "$OUT/"
 [ "$rc" = 0 ] || bad "yankcheck: exit $rc, $(grep -c '^not ok' /tmp/yank1.log) checks failed"
 wait_gone "$card" || bad "$card still there after yankcheck's yank"
-# 6: everything closed, the device goes and so does the module
+# 6: everything closed, the device goes (and the usb_device with it, before
+# any rmmod) and so does the module
+wait_released "$n0" 1 >/dev/null
+usb_released "after yankcheck closed everything"
 unload_after "after yankcheck closed everything" "$n0" 1
 
 # 6, converse: only a mapping (fds closed) or only the dma-buf fd is held
@@ -107,12 +158,19 @@ hold_phase() {
 	fi
 	check "$(is "$(($(released) - n0))" 0)" \
 		"holding only the $kind: \"released\" not logged ($(($(released) - n0)) times)"
+	i=$(urbs_freed "$DEVNUM")
+	check "$(is "$i" "$URBS")" \
+		"holding only the $kind: $i of the driver's $URBS URBs freed at the yank"
+	say "# holding only the $kind: the usb_device $UDEV released" \
+		"$(udev_released "$UDEV") time(s) so far (the DRM device's parent keeps it)"
 	echo go >&7
 	exec 7>&-
 	wait "$hp"
 	rc=$?
 	sed -n '/^held/!p' /tmp/hold-"$kind".log
 	[ "$rc" = 0 ] || bad "yankcheck --hold $kind: exit $rc"
+	wait_released "$n0" 1 >/dev/null
+	usb_released "after the $kind holder let go"
 	unload_after "after the $kind holder let go" "$n0" 1
 }
 hold_phase mmap

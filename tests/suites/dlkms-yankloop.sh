@@ -7,8 +7,12 @@
 # of the device and the kernel log. First one cycle with every check
 # inverted must fail, to show the checks can.
 #   dlkms-yankloop.sh [CYCLES [SEED]]   default 200 cycles, a random seed
+#   dlkms-yankloop.sh break             only that inverted cycle, whose
+#                                       failure is the suite's
 # rig-timeout: 720
 . tests/suites/lib.sh
+BREAK=
+[ "${1:-}" != break ] || { BREAK=1; shift; }
 CYCLES=${1:-200}
 SEED=${2:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 forbid_module udl
@@ -22,6 +26,7 @@ echo 0 >/sys/class/graphics/fbcon/cursor_blink 2>/dev/null
 "$TOOLS/yankloop" --break --seed "$SEED" >/tmp/yankloop-break.log 2>&1
 rc=$?
 sed 's/^/# break run: /' /tmp/yankloop-break.log
+[ -z "$BREAK" ] || fail "[break] yankloop --break exited $rc: $(grep -m1 '^not ok' /tmp/yankloop-break.log)"
 [ "$rc" = 1 ] && grep -q '^not ok - cycle 1 ' /tmp/yankloop-break.log ||
 	fail "yankloop --break (every check inverted) exited $rc without a failed cycle"
 ok "yankloop --break fails its cycle, as it must"

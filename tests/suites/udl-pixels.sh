@@ -2,7 +2,11 @@
 # The emulator validated against an encoder nobody here wrote: in-tree udl
 # draws known patterns through its card (dumb buffer + DIRTYFB, full and
 # partial damage) and the decoded frame must equal the expected RGB565.
+#   udl-pixels.sh [break]   "break": dlpattern holds the first frame
+#                           against the picture with one pixel changed
 . tests/suites/lib.sh
+BREAK=${1:-}
+[ "$BREAK" = break ] || BREAK=
 forbid_module dlkms
 
 run_monitor() {
@@ -17,7 +21,7 @@ run_monitor() {
 	ok "emulator decoded udl's modeset as $size"
 	echo 0 >/sys/class/graphics/fbcon/cursor_blink 2>/dev/null
 	for fmt in xrgb8888 rgb565; do
-		"$TOOLS/dlpattern" --driver udl --format "$fmt" --png "$OUT/udl-$mon-$fmt" ||
+		"$TOOLS/dlpattern" --driver udl --format "$fmt" --png "$OUT/udl-$mon-$fmt" ${BREAK:+--break} ||
 			fail "dlpattern $fmt on $mon"
 		ok "udl $fmt frames on $mon are pixel-exact"
 	done

@@ -30,8 +30,15 @@
 
 static const char *png_dir;
 static unsigned int W, H, pitch, bpp, depth = 16;
+static bool bgr;	/* XBGR8888: red and blue trade places in memory */
 static uint8_t *map;
 static int step_no, failed;
+/*
+ * --break: once the frame equals the picture, it is held against the
+ * picture with one pixel's red MSB flipped (a bit the wire keeps at both
+ * depths); that check must fail, and the tool stops after it.
+ */
+static bool broken;
 
 /* The software cursor as the test expects it composed (premultiplied ARGB). */
 #define CUR 64
@@ -49,10 +56,18 @@ static uint32_t hash(uint32_t x)
 	return x;
 }
 
+/* v is XRGB8888 (or RGB565); stored in the buffer's own format */
+static uint32_t swap_rb(uint32_t v)
+{
+	return (v & 0xff00ff00) | (v & 0xff) << 16 | ((v >> 16) & 0xff);
+}
+
 static void put(unsigned int x, unsigned int y, uint32_t v)
 {
 	uint8_t *p = map + (size_t)y * pitch + x * (bpp / 8);
 
+	if (bgr)
+		v = swap_rb(v);
 	if (bpp == 32)
 		memcpy(p, &v, 4);
 	else
@@ -68,7 +83,7 @@ static uint32_t src_rgb(unsigned int x, unsigned int y)
 
 	if (bpp == 32) {
 		memcpy(&v, p, 4);
-		return v & 0xffffff;
+		return (bgr ? swap_rb(v) : v) & 0xffffff;
 	}
 	memcpy(&s, p, 2);
 	r = s >> 11;
@@ -161,6 +176,14 @@ static void check(const char *what)
 			break;
 		usleep(100000);
 	}
+	if (broken && !bad) {
+		want = get_expect(W / 2, H / 2) ^ 0x800000;
+		got = frame[(size_t)(H / 2) * W + W / 2];
+		bad = got != want;
+		fx = W / 2;
+		fy = H / 2;
+		what = "[break] the frame against the picture with one pixel changed";
+	}
 	if (png_dir) {
 		snprintf(req, sizeof(req), "frame-png %s/step%d.png", png_dir, step_no);
 		emu(req, NULL, 0);
@@ -177,6 +200,8 @@ static void check(const char *what)
 	else
 		printf("not ok - %s: %u pixels differ, first at (%u,%u) got 0x%06x want 0x%06x\n",
 		       what, bad, fx, fy, got, want);
+	if (broken)
+		exit(1);
 }
 
 /* Poll the emulator until it decodes a blanked monitor, or time out. */
@@ -406,6 +431,7 @@ int main(int argc, char **argv)
 		{ "depth", required_argument, NULL, 'b' },
 		{ "cursor", no_argument, NULL, 'c' },
 		{ "blank", no_argument, NULL, 'k' },
+		{ "break", no_argument, NULL, 'x' },
 		{ }
 	};
 	while ((r = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -418,17 +444,20 @@ int main(int argc, char **argv)
 		case 'b': depth = atoi(optarg); break;
 		case 'c': with_cursor = true; break;
 		case 'k': with_blank = true; break;
+		case 'x': broken = true; break;
 		default: driver = NULL; optind = argc; break;
 		}
 	}
-	if (!driver || (strcmp(format, "xrgb8888") && strcmp(format, "rgb565")) ||
+	if (!driver || (strcmp(format, "xrgb8888") && strcmp(format, "rgb565") &&
+			strcmp(format, "xbgr8888")) ||
 	    (depth != 16 && depth != 24)) {
 		fprintf(stderr, "usage: dlpattern --driver NAME [--socket PATH] "
-			"[--format xrgb8888|rgb565] [--mode WxH] [--png DIR] "
-			"[--depth 16|24] [--cursor] [--blank]\n");
+			"[--format xrgb8888|xbgr8888|rgb565] [--mode WxH] [--png DIR] "
+			"[--depth 16|24] [--cursor] [--blank] [--break]\n");
 		return 2;
 	}
 	bpp = strcmp(format, "rgb565") ? 32 : 16;
+	bgr = !strcmp(format, "xbgr8888");
 	if (png_dir)
 		mkdir(png_dir, 0755);
 
@@ -478,7 +507,8 @@ int main(int argc, char **argv)
 	pitch = cd.pitch;
 	handles[0] = cd.handle;
 	pitches[0] = cd.pitch;
-	if (drmModeAddFB2(fd, W, H, bpp == 32 ? DRM_FORMAT_XRGB8888 : DRM_FORMAT_RGB565,
+	if (drmModeAddFB2(fd, W, H, bpp == 16 ? DRM_FORMAT_RGB565 :
+			  bgr ? DRM_FORMAT_XBGR8888 : DRM_FORMAT_XRGB8888,
 			  handles, pitches, offsets, &fb, 0)) {
 		perror("ADDFB2");
 		return 1;

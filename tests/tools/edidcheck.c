@@ -66,6 +66,6 @@ uint32_t expect_from_565(uint16_t v)
 
 uint32_t expect_from_xrgb(uint32_t px)
 {
-	/* truncation, as protocol.md says udl and the device do: R[7:3] G[7:2] B[7:3] */
+	/* truncation, as udl and dlkms do (docs/protocol.md 6.1): R[7:3] G[7:2] B[7:3] */
 	return px & 0xf8fcf8;
 }

@@ -10,13 +10,31 @@
  * compositors do) and vblank waits must come every frame: median interval
  * one frame within 5%. Legacy flips carry no damage, so each composes a
  * whole frame, which under TCG costs more than one; their rate is reported.
+ * Legacy cursor updates that hide and show the cursor right after a flip
+ * must not wait for it: the flip's event is not there yet when they return
+ * (in at least half of the rounds; a blocking one finds it there always).
  *
- *   flipcheck --driver NAME [--mode WxH] [--count N] [--test flip|atomic|vblank|all]
- *             [--break]
+ * A flip while one is pending: a legacy PAGE_FLIP, then at once a second
+ * one on the same CRTC, must fail with EBUSY while the first's event has
+ * not arrived; the same for a non-blocking atomic commit on the CRTC (the
+ * atomic helpers' stall check). A flip completes at the next vblank, so the
+ * second ioctl normally comes while the first is pending; a starved guest
+ * may be slower than a frame, so each round polls the fd (timeout 0) right
+ * before and after the second ioctl. A second flip that succeeded while
+ * the first's event had not arrived even after it returned is a failure;
+ * one that succeeded with the event there by then is inconclusive (the
+ * first may have completed before the second was checked); an EBUSY with
+ * the first's event there before the second was issued is a failure (a
+ * client that has its event may flip again). Of up to --busy-rounds
+ * rounds, at least one must give a conclusive EBUSY.
+ *
+ *   flipcheck --driver NAME [--mode WxH] [--count N] [--busy-rounds N]
+ *             [--test flip|atomic|vblank|cursor|busy|all] [--break]
  *
  * --break tightens every assertion into one that a correct driver fails
  * (expects 30 Hz, a minimum of 1.5 frames, one event more than was asked
- * for, a sequence step of 2), to show that each check can go red.
+ * for, a sequence step of 2, a second flip accepted while one is pending),
+ * to show that each check can go red.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -329,6 +347,172 @@ static void test_vblank(int n)
 	judge("WAIT_VBLANK absolute", n, true);
 }
 
+/*
+ * A flip, then the cursor hidden and shown again before its vblank: with
+ * the cursor composed in software neither has a reason to wait for the
+ * flip, as a move does not. Each round starts just after a vblank, so
+ * the flip's event is a frame away; a hide that waited for the flip finds
+ * the event there when it returns.
+ */
+static void test_cursor(struct buf *b, int n)
+{
+	struct drm_mode_create_dumb cd = { .width = 64, .height = 64, .bpp = 32 };
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int i, ready = 0, done = 0;
+	double spent = 0, t;
+
+	if (drmIoctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, &cd) ||
+	    drmModeSetCursor(fd, crtc_id, cd.handle, 64, 64)) {
+		result(false, "cursor: a 64x64 cursor: %s", strerror(errno));
+		return;
+	}
+	nsmp = 0;
+	for (i = 0; i < n; i++) {
+		nsmp = 0;
+		if (!wait_vblank(DRM_VBLANK_RELATIVE, 1))
+			break;
+		if (drmModePageFlip(fd, crtc_id, b[(i + 1) & 1].fb,
+				    DRM_MODE_PAGE_FLIP_EVENT, NULL)) {
+			printf("# PAGE_FLIP %d: %s\n", i, strerror(errno));
+			break;
+		}
+		pending = true;
+		t = now();
+		if (drmModeSetCursor(fd, crtc_id, 0, 0, 0) ||
+		    drmModeSetCursor(fd, crtc_id, cd.handle, 64, 64)) {
+			printf("# cursor hide/show %d: %s\n", i, strerror(errno));
+			break;
+		}
+		spent += now() - t;
+		ready += poll(&p, 1, 0) == 1;
+		done++;
+		nsmp = 0;
+		if (!wait_event()) {
+			printf("# PAGE_FLIP %d: no event within 1 s\n", i);
+			break;
+		}
+	}
+	drmModeSetCursor(fd, crtc_id, 0, 0, 0);
+	drmIoctl(fd, DRM_IOCTL_MODE_DESTROY_DUMB, &(struct drm_mode_destroy_dumb){ .handle = cd.handle });
+	result(done == n && (broken ? ready * 2 > n : ready * 2 <= n),
+	       "cursor hidden and shown after a flip, %d rounds: the flip's event already "
+	       "there after %d (at most %d%s), %.2f ms for the two ioctls on average",
+	       done, ready, n / 2, broken ? "; --break wants more" : "",
+	       done ? spent / done * 1e3 : 0);
+}
+
+/* events of the busy test; their content does not matter */
+static int busy_events;
+
+static void on_busy_event(int fd_, unsigned int seq, unsigned int sec, unsigned int usec,
+			  unsigned int crtc, void *data)
+{
+	(void)fd_;
+	(void)seq;
+	(void)sec;
+	(void)usec;
+	(void)crtc;
+	(void)data;
+	busy_events++;
+}
+
+/* Reads events until @want have come; false after a second without one. */
+static bool busy_drain(int want)
+{
+	drmEventContext ev = {
+		.version = 3,
+		.page_flip_handler2 = on_busy_event,
+	};
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	while (busy_events < want) {
+		if (poll(&p, 1, 1000) <= 0)
+			return false;
+		drmHandleEvent(fd, &ev);
+	}
+	return true;
+}
+
+/* an event is there to read now */
+static bool event_ready(void)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
+/* a flip to @fb with an event, legacy or non-blocking atomic: 0 or errno */
+static int busy_flip(bool atomic, uint32_t fb, uint32_t fb_prop)
+{
+	drmModeAtomicReqPtr req;
+	int r;
+
+	if (!atomic)
+		return drmModePageFlip(fd, crtc_id, fb, DRM_MODE_PAGE_FLIP_EVENT, NULL) ? errno : 0;
+	req = drmModeAtomicAlloc();
+	/* the plane's FB_ID brings its CRTC into the commit */
+	drmModeAtomicAddProperty(req, plane_id, fb_prop, fb);
+	r = drmModeAtomicCommit(fd, req, DRM_MODE_ATOMIC_NONBLOCK | DRM_MODE_PAGE_FLIP_EVENT,
+				NULL) ? errno : 0;
+	drmModeAtomicFree(req);
+	return r;
+}
+
+static void test_busy(struct buf *b, bool atomic, int rounds)
+{
+	const char *what = atomic ? "nonblocking atomic commit while one is pending" :
+				    "PAGE_FLIP while one is pending";
+	uint32_t fb_prop = atomic ? prop_id(plane_id, DRM_MODE_OBJECT_PLANE, "FB_ID") : 0;
+	int i, r, busy = 0, unsure = 0, accepted = 0, late_busy = 0, other = 0, lost = 0;
+	bool before, after;
+
+	for (i = 0; i < rounds; i++) {
+		int want;
+
+		busy_events = 0;
+		r = busy_flip(atomic, b[(i + 1) & 1].fb, fb_prop);
+		if (r) {
+			result(false, "%s: round %d: the first flip failed: %s", what, i,
+			       strerror(r));
+			return;
+		}
+		before = event_ready();
+		r = busy_flip(atomic, b[i & 1].fb, fb_prop);
+		after = event_ready();
+		want = r ? 1 : 2;
+		if (r == EBUSY && before)
+			late_busy++;
+		else if (r == EBUSY)
+			busy++;
+		else if (r)
+			other++;
+		else if (!after)
+			accepted++;
+		else
+			unsure++;
+		if (r && r != EBUSY)
+			printf("# %s: round %d: the second flip failed: %s\n", what, i, strerror(r));
+		if (!busy_drain(want))
+			lost++;
+	}
+	printf("# %s: %d rounds: %d EBUSY with the first's event not there, %d inconclusive "
+	       "(accepted, the event there when the second returned), %d accepted with the "
+	       "event still not there, %d EBUSY with the event there before, %d other "
+	       "errors, %d missing an event\n", what, rounds, busy, unsure, accepted,
+	       late_busy, other, lost);
+	if (broken) {
+		result(!busy, "%s: %d of %d rounds refused the second flip with EBUSY, want "
+		       "none", what, busy, rounds);
+		return;
+	}
+	result(busy >= 1, "%s: EBUSY in %d of %d rounds, want at least one", what, busy, rounds);
+	result(!accepted, "%s: %d second flips accepted while the first's event was still "
+	       "pending", what, accepted);
+	result(!late_busy && !other, "%s: %d EBUSY after the first's event had arrived, "
+	       "%d other errors", what, late_busy, other);
+	result(!lost, "%s: %d rounds missing an event", what, lost);
+}
+
 static void new_buf(struct buf *b, uint32_t colour, uint32_t box)
 {
 	struct drm_mode_create_dumb cd = { .width = mode.hdisplay, .height = mode.vdisplay,
@@ -379,7 +563,7 @@ int main(int argc, char **argv)
 	drmModeResPtr res;
 	drmModePlaneResPtr pres;
 	drmModeConnectorPtr conn = NULL;
-	int i, r, count = 120;
+	int i, r, count = 120, busy_rounds = 10;
 	bool found = false;
 
 	static const struct option opts[] = {
@@ -387,6 +571,7 @@ int main(int argc, char **argv)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "test", required_argument, NULL, 't' },
+		{ "busy-rounds", required_argument, NULL, 'r' },
 		{ "break", no_argument, NULL, 'b' },
 		{ }
 	};
@@ -396,13 +581,14 @@ int main(int argc, char **argv)
 		case 'm': want_mode = optarg; break;
 		case 'n': count = atoi(optarg); break;
 		case 't': test = optarg; break;
+		case 'r': busy_rounds = atoi(optarg); break;
 		case 'b': broken = 1; break;
 		default: driver = NULL; optind = argc; break;
 		}
 	}
-	if (!driver || count < 2) {
+	if (!driver || count < 2 || busy_rounds < 1) {
 		fprintf(stderr, "usage: flipcheck --driver NAME [--mode WxH] [--count N] "
-			"[--test flip|atomic|vblank|all] [--break]\n");
+			"[--busy-rounds N] [--test flip|atomic|vblank|cursor|busy|all] [--break]\n");
 		return 2;
 	}
 	smp = calloc(count + 2, sizeof(*smp));
@@ -484,6 +670,15 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(test, "vblank") || !strcmp(test, "all"))
 		test_vblank(count / 2);
+	if (!strcmp(test, "cursor") || !strcmp(test, "all"))
+		test_cursor(b, count / 2);
+	if (!strcmp(test, "busy") || !strcmp(test, "all")) {
+		test_busy(b, false, busy_rounds);
+		if (drmSetClientCap(fd, DRM_CLIENT_CAP_ATOMIC, 1) || !plane_id)
+			result(false, "busy: no atomic cap or no primary plane");
+		else
+			test_busy(b, true, busy_rounds);
+	}
 
 	drmModeSetCrtc(fd, crtc_id, 0, 0, 0, NULL, 0, NULL);
 	for (i = 0; i < 2; i++) {

@@ -9,7 +9,9 @@
  * the lessee fd. Then it yanks the adapter itself through the emulator's
  * socket and waits until the card's node is gone. After that:
  *
- *  1. GETRESOURCES works, GETCONNECTOR (master and lessee) says disconnected;
+ *  1. the kernel sent a change uevent with HOTPLUG=1 for the card and then
+ *     the card's remove (read from NETLINK_KOBJECT_UEVENT, as udev does);
+ *     GETRESOURCES works, GETCONNECTOR (master and lessee) says disconnected;
  *  2. atomic TEST_ONLY and real commits (full modeset, disable, re-enable),
  *     legacy SETCRTC, PAGE_FLIP and the cursor ioctls succeed;
  *  3. events: page flips, a non-blocking atomic commit with an out-fence,
@@ -21,8 +23,14 @@
  *  4. CREATE_LEASE fails with ENODEV (the objects are all leased already,
  *     so a driver without a gone check answers EBUSY); the lessee still
  *     works (resources, flips with events, a commit);
+ *     a non-blocking flip with IN_FENCE_FD (an unsignalled vgem fence)
+ *     gives no event until vgem signals the fence, and then gives it -- as
+ *     it does before the yank;
  *  5. the old mmap of A and a new one read and write without SIGBUS, B's
  *     dma-buf maps and reads what the DRM map wrote, and imports into vgem;
+ *     the driver's fbdev (/dev/fbN), opened and mapped before the yank,
+ *     reads what was written before and takes writes through the old
+ *     mapping, and a new mmap of it either reads the same or fails ENODEV;
  *  8. open() of the old node, recreated with mknod, fails (errno reported;
  *     the doc asks ENXIO).
  *
@@ -58,11 +66,15 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <linux/dma-buf.h>
+#include <linux/fb.h>
+#include <linux/kd.h>
+#include <linux/netlink.h>
 #include <drm_fourcc.h>
 #include <xf86drm.h>
 #include <xf86drmMode.h>
@@ -538,7 +550,7 @@ static void flips(int f, const char *who, int count, uint32_t fb0, uint32_t fb1,
 
 struct ids {
 	uint32_t conn_crtc, crtc_active, crtc_mode, crtc_fence;
-	uint32_t fb, pcrtc, sx, sy, sw, sh, cx, cy, cw, ch;
+	uint32_t fb, in_fence, pcrtc, sx, sy, sw, sh, cx, cy, cw, ch;
 };
 
 /*
@@ -555,6 +567,7 @@ static void get_ids(int f, struct ids *p)
 	p->crtc_mode = kms_prop_id(f, crtc_id, DRM_MODE_OBJECT_CRTC, "MODE_ID");
 	p->crtc_fence = kms_prop_id(f, crtc_id, DRM_MODE_OBJECT_CRTC, "OUT_FENCE_PTR");
 	p->fb = kms_prop_id(f, plane_id, DRM_MODE_OBJECT_PLANE, "FB_ID");
+	p->in_fence = kms_prop_id(f, plane_id, DRM_MODE_OBJECT_PLANE, "IN_FENCE_FD");
 	p->pcrtc = kms_prop_id(f, plane_id, DRM_MODE_OBJECT_PLANE, "CRTC_ID");
 	p->sx = kms_prop_id(f, plane_id, DRM_MODE_OBJECT_PLANE, "SRC_X");
 	p->sy = kms_prop_id(f, plane_id, DRM_MODE_OBJECT_PLANE, "SRC_Y");
@@ -786,6 +799,317 @@ static void vgem_reexport(int vfd, uint32_t vh, int bfd, size_t size)
 	close(xfd);
 }
 
+/* ---- uevents ----------------------------------------------------------- */
+
+/*
+ * The kernel's uevents, as udev gets them (group 1 of NETLINK_KOBJECT_UEVENT).
+ * Opened just before the yank, so what comes is about the yank: the doc's
+ * HOTPLUG=1 change for the card (the connector went), and then the card's
+ * remove. Root only, as udev; -1 when it cannot be had.
+ */
+static int uevent_open(void)
+{
+	struct sockaddr_nl a = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+	int s, sz = 4 << 20;
+
+	s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		   NETLINK_KOBJECT_UEVENT);
+	if (s < 0)
+		return -1;
+	/* a yank sends dozens (interfaces, endpoints, connectors): none may be dropped */
+	if (setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)))
+		setsockopt(s, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	if (bind(s, (struct sockaddr *)&a, sizeof(a))) {
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
+/* the value of KEY= in a uevent of @len bytes ("ACTION@path\0KEY=value\0..."), or "" */
+static const char *uevent_get(const char *msg, size_t len, const char *key)
+{
+	size_t kl = strlen(key), i;
+
+	for (i = strlen(msg) + 1; i < len; i += strlen(msg + i) + 1)
+		if (!strncmp(msg + i, key, kl) && msg[i + kl] == '=')
+			return msg + i + kl + 1;
+	return "";
+}
+
+/*
+ * Reads uevents from @s for up to @timeout s, until the remove of
+ * /dev/@path's card; judges that a change with HOTPLUG=1 for the card came
+ * and then its remove, in that order.
+ */
+static void uevent_judge(int s, const char *path, double timeout)
+{
+	struct pollfd p = { .fd = s, .events = POLLIN };
+	const char *devname = path + strlen("/dev/");
+	double end = now() + timeout;
+	int n = 0, change = 0, remove = 0, ms;
+	char msg[8192];
+	ssize_t len;
+
+	if (s < 0) {
+		result(false, "uevents: no NETLINK_KOBJECT_UEVENT socket (%s)", errname(errno));
+		return;
+	}
+	while (!remove && (ms = (int)((end - now()) * 1000)) > 0) {
+		if (poll(&p, 1, ms) <= 0)
+			break;
+		len = recv(s, msg, sizeof(msg) - 1, 0);
+		if (len <= 0)
+			continue;
+		msg[len] = 0;
+		n++;
+		if (strcmp(uevent_get(msg, len, "DEVNAME"), devname))
+			continue;
+		if (!strcmp(uevent_get(msg, len, "ACTION"), "change") &&
+		    !strcmp(uevent_get(msg, len, "HOTPLUG"), "1") && !change)
+			change = n;
+		if (!strcmp(uevent_get(msg, len, "ACTION"), "remove"))
+			remove = n;
+	}
+	close(s);
+	result(change, "uevents: a change with HOTPLUG=1 for DEVNAME=%s (uevent %d of %d since "
+	       "the yank)", devname, change, n);
+	result(remove && change && change < remove,
+	       "uevents: then the remove of DEVNAME=%s (uevent %d; the change was %d)", devname,
+	       remove, change);
+}
+
+/* ---- fbdev ------------------------------------------------------------- */
+
+/*
+ * The driver's fbdev emulation (its fix.id is "<driver>drmfb"), opened and
+ * mapped before the yank: fbdev clients (a boot splash, an old X server)
+ * hold /dev/fbN as DRM clients hold the card, and the doc's "mmaps never
+ * SIGBUS" is theirs too. The VT goes to KD_GRAPHICS meanwhile, as such a
+ * client puts it, so fbcon draws nothing into the memory being checked.
+ */
+static struct {
+	int fd, tty;
+	size_t len;
+	uint32_t *map;
+	char path[32];
+} fbd = { .fd = -1, .tty = -1 };
+
+static void fbdev_restore_tty(void)
+{
+	if (fbd.tty >= 0) {
+		ioctl(fbd.tty, KDSETMODE, KD_TEXT);
+		close(fbd.tty);
+		fbd.tty = -1;
+	}
+}
+
+static void fbdev_setup(void)
+{
+	char want[64], name[64], sys[96];
+	struct fb_fix_screeninfo fix;
+	long pg = sysconf(_SC_PAGESIZE);
+	struct utsname u;
+	int i;
+	FILE *f;
+
+	/*
+	 * 6.12's fbdev-shmem with deferred I/O: once a mapping of /dev/fbN
+	 * has faulted pages in, freeing the fbdev buffer (its last close
+	 * after a yank, or an unbind) spins forever in the kernel, in
+	 * shmem_evict_inode -> shmem_undo_range -> find_get_entries (seen on
+	 * 6.12.117, the close never returns). A kernel bug, not the driver's
+	 * code, and no driver-side fbdev is left to choose on 6.12; 6.1
+	 * (fbdev-generic) and 7.2 (fbdev-shmem) do not have it.
+	 */
+	if (!uname(&u) && !strncmp(u.release, "6.12.", 5)) {
+		note("fbdev: not mapped on %s (a mapped fbdev's buffer cannot be freed there: "
+		     "the closing task spins in shmem_undo_range)", u.release);
+		return;
+	}
+	snprintf(want, sizeof(want), "%sdrmfb\n", driver);
+	for (i = 0; i < 32 && !fbd.path[0]; i++) {
+		snprintf(sys, sizeof(sys), "/sys/class/graphics/fb%d/name", i);
+		f = fopen(sys, "r");
+		if (f && fgets(name, sizeof(name), f) && !strcmp(name, want))
+			snprintf(fbd.path, sizeof(fbd.path), "/dev/fb%d", i);
+		if (f)
+			fclose(f);
+	}
+	if (!fbd.path[0]) {
+		result(false, "fbdev: no /sys/class/graphics/fbN named %.*sdrmfb",
+		       (int)strlen(driver), driver);
+		return;
+	}
+	fbd.fd = open(fbd.path, O_RDWR | O_CLOEXEC);
+	if (fbd.fd < 0 || ioctl(fbd.fd, FBIOGET_FSCREENINFO, &fix) || !fix.smem_len)
+		die("fbdev: open / FBIOGET_FSCREENINFO of %s: %s", fbd.path, errname(errno));
+	fbd.len = (fix.smem_len + pg - 1) / pg * pg;
+	fbd.map = mmap(NULL, fbd.len, PROT_READ | PROT_WRITE, MAP_SHARED, fbd.fd, 0);
+	if (fbd.map == MAP_FAILED)
+		die("fbdev: mmap of %s: %s", fbd.path, errname(errno));
+	fbd.tty = open("/dev/tty0", O_RDWR | O_CLOEXEC);
+	if (fbd.tty >= 0 && ioctl(fbd.tty, KDSETMODE, KD_GRAPHICS)) {
+		close(fbd.tty);
+		fbd.tty = -1;
+	}
+	atexit(fbdev_restore_tty);
+	if (!fill_map(fbd.map, fbd.len, 31))
+		die("fbdev: SIGBUS writing the mapping of %s before the yank", fbd.path);
+	note("fbdev: %s (%s) mapped, %zu bytes written%s", fbd.path, fix.id, fbd.len,
+	     fbd.tty >= 0 ? ", VT in KD_GRAPHICS" : ", VT mode not set (no /dev/tty0)");
+}
+
+/*
+ * After the yank: the old mapping reads what was written before and takes
+ * new writes, without SIGBUS. A new mmap on the old fd is up to the fbdev
+ * core, which answers ENODEV for an unregistered framebuffer (file_fb_info());
+ * if it maps instead, it must read the same bytes.
+ */
+static void fbdev_after(void)
+{
+	char detail[200];
+	uint32_t *m;
+	long bad;
+
+	if (!fbd.map)
+		return;
+	bad = cmp_map(fbd.map, fbd.len, 31, detail, sizeof(detail));
+	result(bad == 0, "fbdev: the mapping of %s reads after the yank what was written before: "
+	       "%s", fbd.path, detail);
+	bad = fill_map(fbd.map, fbd.len, 32) ? cmp_map(fbd.map, fbd.len, 32, detail,
+						       sizeof(detail)) : -1;
+	if (bad < 0 && !strstr(detail, "SIGBUS"))
+		snprintf(detail, sizeof(detail), "SIGBUS writing");
+	result(bad == 0, "fbdev: the mapping of %s writes and reads back after the yank: %s",
+	       fbd.path, detail);
+	m = mmap(NULL, fbd.len, PROT_READ, MAP_SHARED, fbd.fd, 0);
+	if (m == MAP_FAILED) {
+		result(errno == ENODEV, "fbdev: a new mmap of the open %s after the yank fails "
+		       "cleanly (%s; the fbdev core refuses an unregistered framebuffer)",
+		       fbd.path, errname(errno));
+	} else {
+		bad = cmp_map(m, fbd.len, 32, detail, sizeof(detail));
+		result(bad == 0, "fbdev: a new mmap of the open %s after the yank reads the same: %s",
+		       fbd.path, detail);
+		munmap(m, fbd.len);
+	}
+	munmap(fbd.map, fbd.len);
+	close(fbd.fd);
+	fbdev_restore_tty();
+	fbd.map = NULL;
+}
+
+/* ---- in-fences ----------------------------------------------------------- */
+
+/* vgem's uAPI (include/uapi/drm/vgem_drm.h), which libdrm does not ship */
+struct yc_vgem_fence_attach {
+	uint32_t handle, flags, out_fence, pad;
+};
+
+struct yc_vgem_fence_signal {
+	uint32_t fence, flags;
+};
+
+#define YC_VGEM_FENCE_WRITE		0x1
+#define YC_IOCTL_VGEM_FENCE_ATTACH	DRM_IOWR(DRM_COMMAND_BASE + 0x1, struct yc_vgem_fence_attach)
+#define YC_IOCTL_VGEM_FENCE_SIGNAL	DRM_IOW(DRM_COMMAND_BASE + 0x2, struct yc_vgem_fence_signal)
+
+/*
+ * An unsignalled fence as a sync_file, from another driver as a GPU's
+ * would come: a write fence vgem attaches to one of its buffers, exported
+ * with DMA_BUF_IOCTL_EXPORT_SYNC_FILE (what a reader of it must wait for).
+ * vgem signals it when told (or by itself after 10 s). Returns the sync_file
+ * fd and the vgem fence id in @fence, or -1 after a failed check.
+ */
+static int vgem_in_fence(int vfd, const char *who, uint32_t *fence)
+{
+	struct drm_mode_create_dumb cd = { .width = 64, .height = 64, .bpp = 32 };
+	struct dma_buf_export_sync_file es = { .flags = DMA_BUF_SYNC_READ, .fd = -1 };
+	struct yc_vgem_fence_attach fa = { .flags = YC_VGEM_FENCE_WRITE };
+	int dfd = -1, e = 0;
+
+	if (drmIoctl(vfd, DRM_IOCTL_MODE_CREATE_DUMB, &cd))
+		e = errno;
+	fa.handle = cd.handle;
+	if (!e && drmIoctl(vfd, YC_IOCTL_VGEM_FENCE_ATTACH, &fa))
+		e = errno;
+	if (!e && drmPrimeHandleToFD(vfd, cd.handle, DRM_CLOEXEC | DRM_RDWR, &dfd))
+		e = errno;
+	if (!e && ioctl(dfd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &es))
+		e = errno;
+	if (dfd >= 0)
+		close(dfd);
+	if (cd.handle)
+		drmCloseBufferHandle(vfd, cd.handle);
+	if (e || sync_file_wait(es.fd, 0) != 0) {
+		result(false, "%s: an unsignalled vgem fence as a sync_file (%s)", who,
+		       e ? errname(e) : "it is signalled already");
+		if (es.fd >= 0)
+			close(es.fd);
+		return -1;
+	}
+	*fence = fa.out_fence;
+	return es.fd;
+}
+
+/*
+ * A non-blocking flip to @fb with IN_FENCE_FD: its event must not come
+ * while the fence is unsignalled (half a second: a driver that ignores
+ * the fence completes at the next vblank, and a host stall only makes
+ * events later), and must come once vgem signals it.
+ */
+static void commit_in_fence(int f, const char *who, uint32_t fb)
+{
+	struct yc_vgem_fence_signal sig = { 0 };
+	drmModeAtomicReqPtr req;
+	char vpath[64];
+	int vfd, sfd, r, e, from;
+	bool early, late;
+	double ts;
+
+	vfd = kms_open_driver("vgem", vpath, sizeof(vpath));
+	if (vfd < 0) {
+		result(false, "%s: IN_FENCE_FD: no vgem card (modprobe vgem)", who);
+		return;
+	}
+	sfd = vgem_in_fence(vfd, who, &sig.fence);
+	if (sfd < 0) {
+		close(vfd);
+		return;
+	}
+	req = drmModeAtomicAlloc();
+	drmModeAtomicAddProperty(req, plane_id, ids.fb, fb);
+	drmModeAtomicAddProperty(req, plane_id, ids.in_fence, sfd);
+	from = nsmp;
+	outstanding = 1;
+	r = drmModeAtomicCommit(f, req, DRM_MODE_ATOMIC_NONBLOCK | DRM_MODE_PAGE_FLIP_EVENT, NULL);
+	e = r ? errno : 0;
+	drmModeAtomicFree(req);
+	close(sfd);	/* the commit holds the fence now */
+	result(!r, "%s: non-blocking flip with IN_FENCE_FD (an unsignalled vgem fence) returns 0 "
+	       "(got %s)", who, errname(e));
+	if (r) {
+		outstanding = 0;
+		drmIoctl(vfd, YC_IOCTL_VGEM_FENCE_SIGNAL, &sig);
+		close(vfd);
+		return;
+	}
+	early = wait_events(f, 0.5);
+	result(!early, "%s: no event while the in-fence is unsignalled (%s within 500 ms)", who,
+	       early ? "the event came" : "none");
+	ts = now();
+	r = drmIoctl(vfd, YC_IOCTL_VGEM_FENCE_SIGNAL, &sig);
+	e = r ? errno : 0;
+	late = !early && !r && wait_events(f, 2.0);
+	result(late && nsmp == from + 1 && smp[from].rx >= ts,
+	       "%s: the event comes once vgem signals the fence (signal %s, event %s %.1f ms "
+	       "after it)", who, errname(e), late ? "arrived" : early ? "came early," : "lost,",
+	       nsmp > from ? (smp[from].rx - ts) * 1e3 : 0.0);
+	outstanding = 0;
+	close(vfd);
+}
+
 static int hold(const char *what)
 {
 	char path[64], line[16], detail[160];
@@ -860,7 +1184,7 @@ int main(int argc, char **argv)
 	drmModePlaneResPtr pres;
 	uint32_t objs[3], *mapA, *mapA2 = NULL, *dmap;
 	double t0;
-	int c, i, e, r, bfd, vfd, mid_pending = 0, mid_from = 0;
+	int c, i, e, r, bfd, vfd, ufd, mid_pending = 0, mid_from = 0;
 	const char *mid_what = "the flip";
 	uint32_t blob;
 	long bad;
@@ -973,6 +1297,9 @@ int main(int argc, char **argv)
 		die("SIGBUS before the yank");
 	if (drmModeSetCrtc(fd, crtc_id, A.fb, 0, 0, &conn_id, 1, &mode))
 		die("SETCRTC with A: %s", errname(errno));
+	commit_in_fence(fd, "master before the yank", B.fb);
+	if (drmModeSetCrtc(fd, crtc_id, A.fb, 0, 0, &conn_id, 1, &mode))
+		die("SETCRTC with A again: %s", errname(errno));
 	if (drmPrimeHandleToFD(fd, B.handle, DRM_CLOEXEC | DRM_RDWR, &bfd))
 		die("export B: %s", errname(errno));
 	objs[0] = conn_id;
@@ -994,6 +1321,7 @@ int main(int argc, char **argv)
 	drmSetClientCap(lfd, DRM_CLIENT_CAP_ATOMIC, 1);
 	note("A %ux%u fb %u mapped, B fb %u exported as dma-buf fd %d, lessee %u on fd %d",
 	     W, H, A.fb, B.fb, bfd, lessee_id, lfd);
+	fbdev_setup();
 
 	/* ---- the yank ---- */
 	if (mid_flip) {
@@ -1035,6 +1363,7 @@ int main(int argc, char **argv)
 		}
 		outstanding = mid_pending;
 	}
+	ufd = uevent_open();
 	t0 = now();
 	if (yank_cmd) {
 		fflush(stdout);	/* the command's output goes after ours */
@@ -1063,7 +1392,8 @@ int main(int argc, char **argv)
 		outstanding = 0;
 	}
 
-	/* 1. resources and connectors */
+	/* 1. uevents, resources and connectors */
+	uevent_judge(ufd, path, 5.0);
 	check_resources(fd, "master");
 	check_connector(fd, "master");
 	check_connector(lfd, "lessee");
@@ -1117,6 +1447,7 @@ int main(int argc, char **argv)
 	/* 3. events */
 	flips(fd, "master", nflips, A.fb, B.fb, true);
 	commit_fence(fd, "master", B.fb);
+	commit_in_fence(fd, "master", A.fb);
 	wait_vblanks(fd, "master", 30);
 
 	/* 4. leases */
@@ -1217,6 +1548,7 @@ int main(int argc, char **argv)
 		}
 		close(vfd);
 	}
+	fbdev_after();
 	result(sigbus_count == 0, "no SIGBUS from any map (%d)", (int)sigbus_count);
 
 	/* everything goes; the suite checks the device is released after this */
