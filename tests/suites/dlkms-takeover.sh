@@ -36,6 +36,12 @@ for a in "$@"; do
 	esac
 done
 NBAD=0
+# The takeover unbinds udl while it may be mid-transfer; the adapter sees
+# no disconnect, so the cut command swallows the start of dlkms's stream
+# (seen once, 7.2, in a make check run: "malformed input ... 153 bytes at
+# bulk byte 0" 0.1 s before "moved from udl to dlkms"). A real adapter
+# gets the same handover; what it makes of it is not known here.
+EMU_EXPECT_MALFORMED="udl unbound by the takeover may cut a command that dlkms's first bytes then complete"
 MON=vga768
 SIZE=1024x768
 KR=$(uname -r)
