@@ -35,8 +35,14 @@ static int dlkms_connector_helper_detect_ctx(struct drm_connector *connector,
 	int idx, ret;
 
 	idx = dlkms_hw_enter(dl);
-	ret = dlkms_hw_present(dl) ? dlkms_read_edid_bytes(dl, 0, id, sizeof(id)) : -ENODEV;
+	if (dlkms_hw_ready(dl))
+		ret = dlkms_read_edid_bytes(dl, 0, id, sizeof(id));
+	else
+		ret = dlkms_hw_present(dl) ? -EAGAIN : -ENODEV;
 	dlkms_hw_exit(dl, idx);
+	/* asleep: nothing known but what was; wake-up probes again */
+	if (ret == -EAGAIN)
+		return connector->status;
 	/*
 	 * An adapter that does not answer once (a request timed out on a
 	 * busy bus) says nothing about the monitor: a connected one stays

@@ -150,6 +150,17 @@ static int dlkms_dma_init(struct dlkms_device *dl)
 	return drmm_add_action_or_reset(drm, dlkms_dmadev_put, NULL);
 }
 
+/*
+ * After wake-up (see power management below): another monitor, or none,
+ * is a hotplug event as at any poll.
+ */
+static void dlkms_reprobe_work(struct work_struct *work)
+{
+	struct dlkms_device *dl = container_of(work, struct dlkms_device, reprobe_work);
+
+	drm_connector_helper_hpd_irq_event(&dl->connector);
+}
+
 static int dlkms_usb_probe(struct usb_interface *intf,
 			   const struct usb_device_id *id)
 {
@@ -164,6 +175,7 @@ static int dlkms_usb_probe(struct usb_interface *intf,
 	dl->intf = intf;
 	dl->udev = interface_to_usbdev(intf);
 	dl->bpp = dlkms_bpp;
+	INIT_WORK(&dl->reprobe_work, dlkms_reprobe_work);
 	if (dl->bpp != 16 && dl->bpp != 24) {
 		drm_warn(drm, "bpp=%u is not 16 or 24, using 16\n", dl->bpp);
 		dl->bpp = 16;
@@ -218,6 +230,7 @@ static void dlkms_usb_disconnect(struct usb_interface *intf)
 	struct dlkms_device *dl = usb_get_intfdata(intf);
 	struct drm_device *drm = &dl->drm;
 
+	cancel_work_sync(&dl->reprobe_work);
 	WRITE_ONCE(dl->gone, true);
 	wake_up_all(&dl->urb_wait);
 	synchronize_srcu(&dl->hw_srcu);
@@ -238,6 +251,91 @@ static void dlkms_usb_disconnect(struct usb_interface *intf)
 	drm_sysfs_hotplug_event(drm);
 
 	drm_dev_unregister(drm);
+}
+
+/*
+ * Power management: system suspend and resume, hibernation (the USB core
+ * maps freeze/thaw/restore onto the same callbacks) and USB resets. A
+ * sleeping adapter is still this device: the DRM device and its minor,
+ * fds, mmaps, dma-bufs and leases stay as they are, and so does the KMS
+ * state -- no commit disables the CRTC, commits go on while the adapter
+ * sleeps (those of a USB reset do: userspace is not frozen for it), and
+ * their events keep coming from the software vblank. Only the hardware
+ * sections stop touching the device, as they do for a gone one.
+ *
+ * At wake-up the adapter may have lost anything: after a plain resume its
+ * registers and memory (or the monitor is another one: the dock was
+ * replugged elsewhere), after a reset-resume (power lost) or a USB reset
+ * also the channel key. So the next render pass gives it all back -- key,
+ * registers, every pixel of the latest state -- and the connector is
+ * probed again. That is done from workers, not here: during a system
+ * resume the rest of the system (an emulated adapter's userspace, say)
+ * may not answer before it is thawed, and a slow device must not stall
+ * the resume.
+ *
+ * An adapter unplugged while asleep is disconnected at resume without
+ * waking (the USB core does not resume a device it finds gone): the yank
+ * above runs as for any other.
+ */
+
+/* how long URBs in flight at suspend get to complete before they are killed */
+#define DLKMS_SLEEP_DRAIN_MS	1000
+
+static void dlkms_sleep(struct dlkms_device *dl)
+{
+	drm_kms_helper_poll_disable(&dl->drm);
+	cancel_work_sync(&dl->reprobe_work);
+
+	WRITE_ONCE(dl->asleep, true);
+	/* a pass waiting for a free URB gives up */
+	wake_up_all(&dl->urb_wait);
+	/* no section that found the device awake is left */
+	synchronize_srcu(&dl->hw_srcu);
+	/* what is in flight may complete, for a while; wake-up resends all */
+	if (!usb_wait_anchor_empty_timeout(&dl->anchor, DLKMS_SLEEP_DRAIN_MS))
+		usb_kill_anchored_urbs(&dl->anchor);
+}
+
+static void dlkms_wake(struct dlkms_device *dl, enum dlkms_resync what)
+{
+	/* the resync is due before the first pass that finds the device awake */
+	dlkms_render_invalidate(dl, what);
+	WRITE_ONCE(dl->asleep, false);
+	dlkms_render_refresh(dl);
+
+	drm_kms_helper_poll_enable(&dl->drm);
+	/* freezable: runs once the system is thawed */
+	queue_work(system_freezable_wq, &dl->reprobe_work);
+}
+
+static int dlkms_usb_suspend(struct usb_interface *intf, pm_message_t message)
+{
+	dlkms_sleep(usb_get_intfdata(intf));
+	return 0;
+}
+
+static int dlkms_usb_resume(struct usb_interface *intf)
+{
+	dlkms_wake(usb_get_intfdata(intf), DLKMS_RESYNC_REGS);
+	return 0;
+}
+
+static int dlkms_usb_reset_resume(struct usb_interface *intf)
+{
+	dlkms_wake(usb_get_intfdata(intf), DLKMS_RESYNC_CHANNEL);
+	return 0;
+}
+
+static int dlkms_usb_pre_reset(struct usb_interface *intf)
+{
+	dlkms_sleep(usb_get_intfdata(intf));
+	return 0;
+}
+
+static int dlkms_usb_post_reset(struct usb_interface *intf)
+{
+	dlkms_wake(usb_get_intfdata(intf), DLKMS_RESYNC_CHANNEL);
+	return 0;
 }
 
 /*
@@ -263,6 +361,11 @@ static struct usb_driver dlkms_usb_driver = {
 	.name = DRIVER_NAME,
 	.probe = dlkms_usb_probe,
 	.disconnect = dlkms_usb_disconnect,
+	.suspend = dlkms_usb_suspend,
+	.resume = dlkms_usb_resume,
+	.reset_resume = dlkms_usb_reset_resume,
+	.pre_reset = dlkms_usb_pre_reset,
+	.post_reset = dlkms_usb_post_reset,
 	.id_table = dlkms_id_table,
 };
 module_usb_driver(dlkms_usb_driver);

@@ -25,6 +25,7 @@
 #include <drm/drm_rect.h>
 
 #include "dlkms_compat.h"
+#include "dlkms_proto.h"
 
 #define DRIVER_NAME	"dlkms"
 #define DRIVER_DESC	"DisplayLink DL-1x0/DL-1x5 USB display adapters"
@@ -69,6 +70,17 @@ struct dlkms_cursor {
 
 struct dlkms_src;
 
+/*
+ * What the device has to be given again before more pixels, when it may
+ * have lost its state (dlkms_drv.c, power management). Ordered: each asks
+ * for what the one before does and more.
+ */
+enum dlkms_resync {
+	DLKMS_RESYNC_NONE,	/* the device holds what was sent */
+	DLKMS_RESYNC_REGS,	/* the registers, then every pixel */
+	DLKMS_RESYNC_CHANNEL,	/* the channel key first */
+};
+
 struct dlkms_device {
 	struct drm_device drm;
 
@@ -102,6 +114,13 @@ struct dlkms_device {
 	 */
 	struct srcu_struct hw_srcu;
 	bool gone;
+	/*
+	 * Set while the device sleeps (system suspend, a USB reset): it is
+	 * there but takes no I/O, and hardware sections leave it alone as
+	 * they do a gone one. Commits go on; wake-up resends what they did.
+	 */
+	bool asleep;
+	struct work_struct reprobe_work;	/* the connector, after wake-up */
 
 	/* bulk transfer pool */
 	struct usb_anchor anchor;
@@ -148,6 +167,17 @@ struct dlkms_device {
 	size_t shadow_size;
 	unsigned int shadow_width, shadow_height;
 	bool shadow_valid;
+	/*
+	 * The register batch the device should hold (the mode's, or the
+	 * blank once the CRTC is off), and what the device has to be given
+	 * again before more pixels: the next pass sends it, and a pass that
+	 * could not is retried a few times from @resync_retry.
+	 */
+	u8 regs[DL_MODESET_MAX_BYTES];
+	size_t regs_len;
+	enum dlkms_resync resync;
+	unsigned int resync_tries;
+	struct delayed_work resync_retry;
 
 	/*
 	 * CRC source (dlkms_crc.c): a CRC per line of the shadow, kept for
@@ -176,8 +206,15 @@ static inline bool dlkms_hw_present(struct dlkms_device *dl)
 	return !READ_ONCE(dl->gone);
 }
 
+/* The device takes I/O now: there and awake. */
+static inline bool dlkms_hw_ready(struct dlkms_device *dl)
+{
+	return !READ_ONCE(dl->gone) && !READ_ONCE(dl->asleep);
+}
+
 /* dlkms_usb.c */
 int dlkms_usb_init(struct dlkms_device *dl);
+int dlkms_usb_select_channel(struct dlkms_device *dl);
 void dlkms_usb_stop(struct dlkms_device *dl);
 int dlkms_read_edid(void *data, u8 *buf, unsigned int block, size_t len);
 int dlkms_read_edid_bytes(struct dlkms_device *dl, unsigned int off, u8 *buf,
@@ -206,6 +243,8 @@ void dlkms_render_disable(struct dlkms_device *dl, const u8 *cmds, size_t len);
 void dlkms_render_queue(struct dlkms_device *dl, struct dlkms_atomic_state *state);
 void dlkms_render_queue_cursor(struct dlkms_device *dl, struct drm_plane_state *state);
 bool dlkms_render_busy(struct dlkms_device *dl);
+void dlkms_render_invalidate(struct dlkms_device *dl, enum dlkms_resync what);
+void dlkms_render_refresh(struct dlkms_device *dl);
 
 /* dlkms_modeset.c */
 int dlkms_modeset_init(struct dlkms_device *dl);

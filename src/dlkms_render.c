@@ -605,6 +605,54 @@ static void dlkms_render(struct dlkms_device *dl, struct dlkms_src *src,
 		dlkms_crc_update(dl, tx.y1, tx.y2);
 }
 
+/* tries, RESYNC_RETRY_MS apart, before a resync waits for the next commit */
+#define DLKMS_RESYNC_TRIES	10
+#define DLKMS_RESYNC_RETRY_MS	200
+
+/*
+ * Gives the device what it lost (see enum dlkms_resync): the channel key,
+ * the registers and -- by making the shadow untrue -- every pixel with the
+ * pass that follows. Under render_lock, in a hardware section with the
+ * device ready. False: it did not take them, and a retry is scheduled.
+ * A resync that cannot complete is bounded: after the last try it waits
+ * for the next commit, with the device's picture out of date.
+ */
+static bool dlkms_resync(struct dlkms_device *dl)
+{
+	int ret = 0;
+
+	if (dl->resync == DLKMS_RESYNC_NONE)
+		return true;
+	if (dl->resync == DLKMS_RESYNC_CHANNEL) {
+		ret = dlkms_usb_select_channel(dl);
+		if (!ret)
+			dl->resync = DLKMS_RESYNC_REGS;
+	}
+	if (!ret && dl->regs_len)
+		ret = dlkms_send(dl, dl->regs, dl->regs_len);
+	if (!ret) {
+		dl->resync = DLKMS_RESYNC_NONE;
+		dl->resync_tries = 0;
+		dl->shadow_valid = false;
+		return true;
+	}
+	if (++dl->resync_tries < DLKMS_RESYNC_TRIES)
+		mod_delayed_work(dl->render_wq, &dl->resync_retry,
+				 msecs_to_jiffies(DLKMS_RESYNC_RETRY_MS));
+	else
+		drm_err(&dl->drm, "the adapter did not take its state back (%d); it shows nothing new until the next commit\n",
+			ret);
+	return false;
+}
+
+static void dlkms_resync_retry(struct work_struct *work)
+{
+	struct dlkms_device *dl = container_of(to_delayed_work(work), struct dlkms_device,
+					       resync_retry);
+
+	queue_work(dl->render_wq, &dl->render_work);
+}
+
 /* One render pass: what is queued now, the latest state for all damage. */
 static void dlkms_render_work(struct work_struct *work)
 {
@@ -627,8 +675,10 @@ static void dlkms_render_work(struct work_struct *work)
 	seq = atomic_read(&dl->queued);
 	mutex_unlock(&dl->queue_lock);
 
+	/* a resync leaves the shadow untrue: all of the picture goes */
 	idx = dlkms_hw_enter(dl);
-	if (n && dl->active && dlkms_hw_present(dl))
+	if (dlkms_hw_ready(dl) && dlkms_resync(dl) && dl->active &&
+	    (n || (dl->shadow16 && !dl->shadow_valid)))
 		dlkms_render(dl, src, rects, n);
 	dlkms_hw_exit(dl, idx);
 	atomic_set(&dl->rendered, seq);
@@ -664,19 +714,21 @@ static struct dlkms_src *dlkms_render_lock_idle(struct dlkms_device *dl,
 }
 
 /*
- * Sends @cmds, after all that was rendered, and with @clear a black frame
- * after them; then lets the worker go on.
+ * Makes @cmds the registers the device is to hold and sends them, after all
+ * that was rendered, and with @clear a black frame after them; then lets
+ * the worker go on. A device asleep gets them at wake-up.
  */
 static void dlkms_render_unlock_send(struct dlkms_device *dl, const u8 *cmds, size_t len,
 				     bool clear)
 {
-	int idx = dlkms_hw_enter(dl);
+	int idx;
 
-	if (dlkms_hw_present(dl)) {
-		dlkms_send(dl, cmds, len);
-		if (clear)
-			dlkms_render(dl, NULL, NULL, 0);
-	}
+	memcpy(dl->regs, cmds, len);
+	dl->regs_len = len;
+	dl->resync = max(dl->resync, DLKMS_RESYNC_REGS);
+	idx = dlkms_hw_enter(dl);
+	if (dlkms_hw_ready(dl) && dlkms_resync(dl) && clear)
+		dlkms_render(dl, NULL, NULL, 0);
 	dlkms_hw_exit(dl, idx);
 	mutex_unlock(&dl->render_lock);
 }
@@ -721,6 +773,29 @@ void dlkms_render_disable(struct dlkms_device *dl, const u8 *cmds, size_t len)
 	dlkms_src_put(src);
 }
 
+/*
+ * The device may have lost @what (power management, dlkms_drv.c): the next
+ * pass gives it back before anything else.
+ */
+void dlkms_render_invalidate(struct dlkms_device *dl, enum dlkms_resync what)
+{
+	mutex_lock(&dl->render_lock);
+	dl->resync = max(dl->resync, what);
+	dl->resync_tries = 0;
+	mutex_unlock(&dl->render_lock);
+}
+
+/* A pass that sends the whole picture (after dlkms_render_invalidate()). */
+void dlkms_render_refresh(struct dlkms_device *dl)
+{
+	mutex_lock(&dl->queue_lock);
+	if (dl->active)
+		dlkms_damage_add(dl, DRM_RECT_INIT(0, 0, dl->width, dl->height));
+	atomic_inc(&dl->queued);
+	mutex_unlock(&dl->queue_lock);
+	queue_work(dl->render_wq, &dl->render_work);
+}
+
 /* True while queued changes are not sent yet: the CRC would be stale. */
 bool dlkms_render_busy(struct dlkms_device *dl)
 {
@@ -731,6 +806,7 @@ static void dlkms_render_fini(struct drm_device *drm, void *unused)
 {
 	struct dlkms_device *dl = to_dlkms(drm);
 
+	cancel_delayed_work_sync(&dl->resync_retry);
 	cancel_work_sync(&dl->render_work);
 	destroy_workqueue(dl->render_wq);
 	dlkms_src_put(dl->src);
@@ -752,6 +828,7 @@ int dlkms_render_init(struct dlkms_device *dl)
 	if (ret)
 		return ret;
 	INIT_WORK(&dl->render_work, dlkms_render_work);
+	INIT_DELAYED_WORK(&dl->resync_retry, dlkms_resync_retry);
 
 	dl->line32 = drmm_kcalloc(drm, w, sizeof(*dl->line32), GFP_KERNEL);
 	dl->line16 = drmm_kcalloc(drm, w, sizeof(*dl->line16), GFP_KERNEL);

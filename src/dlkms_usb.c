@@ -29,7 +29,12 @@ static const u8 dl_std_channel[16] = {
 	0x60, 0xfe, 0xc6, 0x97, 0x16, 0x3d, 0x47, 0xf2
 };
 
-static int dlkms_select_channel(struct dlkms_device *dl)
+/*
+ * The adapter takes graphics commands only once a channel is selected; it
+ * forgets it at a reset or a power loss (then the next render pass selects
+ * it again, see dlkms_render.c).
+ */
+int dlkms_usb_select_channel(struct dlkms_device *dl)
 {
 	void *key;
 	int ret;
@@ -140,7 +145,10 @@ int dlkms_read_edid(void *data, u8 *buf, unsigned int block, size_t len)
 	if (block > 1)
 		return -EINVAL;
 	idx = dlkms_hw_enter(dl);
-	ret = dlkms_hw_present(dl) ? dlkms_read_edid_bytes(dl, block * 128, buf, len) : -ENODEV;
+	if (dlkms_hw_ready(dl))
+		ret = dlkms_read_edid_bytes(dl, block * 128, buf, len);
+	else
+		ret = dlkms_hw_present(dl) ? -EAGAIN : -ENODEV;
 	dlkms_hw_exit(dl, idx);
 	if (ret)
 		dl->edid_xfer_failed = true;
@@ -185,9 +193,9 @@ static struct urb *dlkms_urb_take(struct dlkms_device *dl)
 }
 
 /*
- * A free URB, waiting for one as long as the device is there: damage is
- * never dropped because the device is slow. Callers are inside
- * dlkms_hw_enter(); NULL means the device went away.
+ * A free URB, waiting for one as long as the device is there and awake:
+ * damage is never dropped because the device is slow. Callers are inside
+ * dlkms_hw_enter(); NULL means the device went away or to sleep.
  */
 struct urb *dlkms_urb_get(struct dlkms_device *dl)
 {
@@ -199,9 +207,9 @@ struct urb *dlkms_urb_get(struct dlkms_device *dl)
 		 * holds the commit, which is no reason for hung-task reports.
 		 */
 		atomic64_inc(&dl->stats.urb_waits);
-		wait_event_idle(dl->urb_wait, READ_ONCE(dl->gone) || (urb = dlkms_urb_take(dl)));
+		wait_event_idle(dl->urb_wait, !dlkms_hw_ready(dl) || (urb = dlkms_urb_take(dl)));
 	}
-	if (urb && READ_ONCE(dl->gone)) {
+	if (urb && !dlkms_hw_ready(dl)) {
 		dlkms_urb_put(dl, urb);
 		urb = NULL;
 	}
@@ -318,9 +326,12 @@ int dlkms_usb_init(struct dlkms_device *dl)
 		 le16_to_cpu(dl->udev->descriptor.idProduct), out->bEndpointAddress);
 
 	dlkms_parse_vendor_descriptor(dl);
-	ret = dlkms_select_channel(dl);
-	if (ret)
+	ret = dlkms_usb_select_channel(dl);
+	if (ret) {
+		/* the first modeset tries again */
 		drm_warn(&dl->drm, "selecting the standard channel failed: %d\n", ret);
+		dl->resync = DLKMS_RESYNC_CHANNEL;
+	}
 
 	return dlkms_urbs_alloc(dl);
 }
