@@ -46,6 +46,7 @@ enum drain { DRAIN_NORMAL, DRAIN_STOP, DRAIN_SLOW };
 struct ctrl_stats {
 	unsigned long long edid, key, key_bad, status, stalled;
 	unsigned long long connects, disconnects;
+	unsigned long long suspends, resumes;	/* USB suspend / resume of the bus */
 	unsigned long long requests;	/* every vendor request, answered or not */
 	unsigned long long yank_at_fired;
 };
@@ -91,6 +92,13 @@ static struct emu {
 	enum drain drain;
 	unsigned long long slow_bps;
 	bool stalled, ctrl_fail;
+	/*
+	 * sleep-loses on: a USB suspend takes the adapter's power, as a bus-
+	 * powered one loses it (2.5 mA in suspend): memory back to the fill
+	 * pattern, registers and channel gone.
+	 */
+	bool sleep_loses;
+	bool reconfigure;	/* a disable came: the next enable is after a reset */
 	bool configured;	/* between ENABLE and DISABLE or UNBIND */
 	struct yank_at ya;
 	/* the yanker thread unplugs for ep0 and the readers: see yank_locked() */
@@ -537,6 +545,14 @@ static void *ep0_main(void *arg)
 				e.cs.connects++;
 				e.configured = true;
 				/*
+				 * Configured again after a reset (no replug
+				 * between): the adapter was reset, memory,
+				 * registers and channel with it.
+				 */
+				if (e.reconfigure)
+					power_on_locked();
+				e.reconfigure = false;
+				/*
 				 * Here, not at the disconnect: a reader may still
 				 * feed a packet that came before it (seen at a hub
 				 * port's power-off), the tail of a command.
@@ -557,9 +573,26 @@ static void *ep0_main(void *arg)
 				if (e.configured)
 					e.cs.disconnects++;
 				e.configured = false;
+				e.reconfigure = ev[i].type == FUNCTIONFS_DISABLE;
 				pthread_mutex_unlock(&e.lock);
 				msg(ev[i].type == FUNCTIONFS_DISABLE ? "disabled (disconnect or reset)" :
 				    "unbound from the UDC");
+				break;
+			case FUNCTIONFS_SUSPEND:
+				pthread_mutex_lock(&e.lock);
+				e.cs.suspends++;
+				/* what was in flight will not complete */
+				dld_stream_cut(&e.dec);
+				if (e.sleep_loses)
+					power_on_locked();
+				pthread_mutex_unlock(&e.lock);
+				msg("suspended by the host%s", e.sleep_loses ? ": power lost" : "");
+				break;
+			case FUNCTIONFS_RESUME:
+				pthread_mutex_lock(&e.lock);
+				e.cs.resumes++;
+				pthread_mutex_unlock(&e.lock);
+				msg("resumed by the host");
 				break;
 			case FUNCTIONFS_SETUP:
 				handle_setup(&ev[i].u.setup);
@@ -690,6 +723,7 @@ static void stats_print(FILE *f)
 		e.cs.edid, e.cs.key, e.cs.key_bad);
 	fprintf(f, "ctrl_status %llu\nctrl_stalled %llu\nconnects %llu\ndisconnects %llu\n",
 		e.cs.status, e.cs.stalled, e.cs.connects, e.cs.disconnects);
+	fprintf(f, "suspends %llu\nresumes %llu\n", e.cs.suspends, e.cs.resumes);
 	fprintf(f, "ctrl_requests %llu\nyank_at_fired %llu\n", e.cs.requests, e.cs.yank_at_fired);
 	/* which endpoint the host writes: ep_bytes_4 is ep1 on dummy_hcd */
 	for (int i = 0; i < NEPS; i++)
@@ -936,6 +970,14 @@ static int command(char *line, FILE *f, const char **why)
 		pthread_mutex_unlock(&e.lock);
 		if (y.kind != YANK_AT_OFF)
 			msg("yank-at %s %llu: armed", argv[1], y.at);
+		return 0;
+	}
+	if (!strcmp(argv[0], "sleep-loses")) {
+		if (argc != 2 || (strcmp(argv[1], "on") && strcmp(argv[1], "off")))
+			return -EINVAL;
+		pthread_mutex_lock(&e.lock);
+		e.sleep_loses = !strcmp(argv[1], "on");
+		pthread_mutex_unlock(&e.lock);
 		return 0;
 	}
 	if (!strcmp(argv[0], "ctrl-fail")) {
