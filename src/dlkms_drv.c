@@ -152,13 +152,24 @@ static int dlkms_dma_init(struct dlkms_device *dl)
 
 /*
  * After wake-up (see power management below): another monitor, or none,
- * is a hotplug event as at any poll.
+ * is a hotplug event, as the output poll would find it ten seconds later.
+ * (drm_connector_helper_hpd_irq_event() is for connectors with HPD.)
  */
 static void dlkms_reprobe_work(struct work_struct *work)
 {
 	struct dlkms_device *dl = container_of(work, struct dlkms_device, reprobe_work);
+	struct drm_connector *connector = &dl->connector;
+	struct drm_device *drm = &dl->drm;
+	bool changed;
+	u64 epoch;
 
-	drm_connector_helper_hpd_irq_event(&dl->connector);
+	mutex_lock(&drm->mode_config.mutex);
+	epoch = connector->epoch_counter;
+	connector->status = drm_helper_probe_detect(connector, NULL, false);
+	changed = connector->epoch_counter != epoch;
+	mutex_unlock(&drm->mode_config.mutex);
+	if (changed)
+		drm_kms_helper_hotplug_event(drm);
 }
 
 static int dlkms_usb_probe(struct usb_interface *intf,
@@ -314,9 +325,13 @@ static int dlkms_usb_suspend(struct usb_interface *intf, pm_message_t message)
 	return 0;
 }
 
+/*
+ * A plain resume says the adapter kept its power; the channel goes again
+ * all the same (one control transfer), for adapters that lose it anyway.
+ */
 static int dlkms_usb_resume(struct usb_interface *intf)
 {
-	dlkms_wake(usb_get_intfdata(intf), DLKMS_RESYNC_REGS);
+	dlkms_wake(usb_get_intfdata(intf), DLKMS_RESYNC_CHANNEL);
 	return 0;
 }
 

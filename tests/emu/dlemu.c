@@ -464,17 +464,24 @@ static void handle_setup(const struct usb_ctrlrequest *r)
 	case 0x4012:	/* channel select */
 		if (len != 16)
 			goto bad_key;
+		/*
+		 * Reading the data stage acks the request, and the host may
+		 * send graphics at once: the key is applied before a reader
+		 * can decode them, as the adapter applies it before its ack.
+		 */
+		pthread_mutex_lock(&e.lock);
 		if (read(e.ep0, buf, 16) != 16) {
+			pthread_mutex_unlock(&e.lock);
 			msg("channel key: short read");
 			return;
 		}
-		pthread_mutex_lock(&e.lock);
 		dld_set_channel(&e.dec, key_channel(buf));
 		if (e.dec.chan == DLD_CHAN_NULL)
 			e.cs.key++;
 		else
 			e.cs.key_bad++;
 		pthread_mutex_unlock(&e.lock);
+		msg("channel key: %s", e.dec.chan == DLD_CHAN_NULL ? "the null channel" : "another channel");
 		return;
 	case 0xc006:	/* status: a "base" chip (libdlo's classification) */
 		if (!len || len > 4)
@@ -615,9 +622,9 @@ static bool readers_paused(void)
 static void *reader_main(void *arg)
 {
 	int i = (int)(long)arg;
-	static unsigned int mal_logged;	/* under e.lock */
+	static unsigned int mal_logged, ign_logged;	/* under e.lock */
 	uint8_t buf[READ_LEN];
-	unsigned long long bps, mal;
+	unsigned long long bps, mal, ign;
 	struct timespec ts;
 	ssize_t n;
 
@@ -646,7 +653,13 @@ static void *reader_main(void *arg)
 			e.last_rx_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
 		e.ep_bytes[i] += n;
 		mal = e.dec.st.malformed;
+		ign = e.dec.st.ignored_no_channel;
 		dld_feed(&e.dec, buf, n);
+		/* and of commands dropped for want of a channel, the first few */
+		if (e.dec.st.ignored_no_channel != ign && ++ign_logged <= 4)
+			msg("%llu commands dropped, no channel selected: ep file %d, %zd bytes at bulk byte %llu, first %02x %02x",
+			    e.dec.st.ignored_no_channel - ign, i + 1, n, e.ep_bytes[i] - n,
+			    buf[0], n > 1 ? buf[1] : 0);
 		/* the suites' end check fails on it: say where, for the first few */
 		if (e.dec.st.malformed != mal && ++mal_logged <= 8)
 			msg("malformed input on ep file %d: %zd bytes at bulk byte %llu, "
