@@ -588,8 +588,13 @@ static void *ep0_main(void *arg)
 			case FUNCTIONFS_SUSPEND:
 				pthread_mutex_lock(&e.lock);
 				e.cs.suspends++;
-				/* what was in flight will not complete */
-				dld_stream_cut(&e.dec);
+				/*
+				 * No stream cut here: dummy_hcd reports a
+				 * suspend at every unplug too (the port goes
+				 * inactive before the disconnect), while a
+				 * reader may still feed a packet that came
+				 * before it. A power loss resets the decoder.
+				 */
 				if (e.sleep_loses)
 					power_on_locked();
 				pthread_mutex_unlock(&e.lock);

@@ -63,8 +63,11 @@ emu_verdict() {
 		fi
 	done
 	[ "$rc" = 1 ] || ok "emulator: no malformed command, bad key or dropped command beyond those expected"
-	[ "$rc" = 0 ] || grep -E 'malformed|yank|replug|configured|disabled|unbound' /tmp/dlemu.log |
-		tail -n 20 | sed 's/^/# /'
+	if [ "$rc" != 0 ]; then
+		grep -E 'malformed|yank|replug|configured|disabled|unbound' /tmp/dlemu.log |
+			tail -n 20 | sed 's/^/# /'
+		cp /tmp/dlemu.log "$OUT/dlemu.log" 2>/dev/null
+	fi
 	return "$rc"
 }
 
