@@ -36,8 +36,13 @@
 #include "edid.h"
 #include "png.h"
 
-#define GADGET		"/sys/kernel/config/usb_gadget/dlemu"
-#define FFS_DIR		"/run/dlemu-ffs"
+/*
+ * --name NAME (default dlemu) names the configfs gadget, its FunctionFS
+ * instance and mount point, so that two emulated adapters can sit on two
+ * UDCs (dummy_hcd num=2) at once.
+ */
+static const char *name = "dlemu";
+static char gadget[128], ffs_dir[128];
 #define NEPS		4
 #define READ_LEN	512	/* one HS packet: every packet completes at once */
 
@@ -92,12 +97,20 @@ static struct emu {
 	enum drain drain;
 	unsigned long long slow_bps;
 	bool stalled, ctrl_fail;
+	bool key_pending;	/* a channel key's data stage is being read */
 	/*
 	 * sleep-loses on: a USB suspend takes the adapter's power, as a bus-
 	 * powered one loses it (2.5 mA in suspend): memory back to the fill
 	 * pattern, registers and channel gone.
 	 */
 	bool sleep_loses;
+	/*
+	 * sleep-monitor MON: the dock is replugged to another monitor while
+	 * the laptop sleeps; taken at the next USB suspend.
+	 */
+	bool sleep_swap;
+	struct monitor sleep_mon;
+	char sleep_mon_name[32];
 	bool reconfigure;	/* a disable came: the next enable is after a reset */
 	bool configured;	/* between ENABLE and DISABLE or UNBIND */
 	struct yank_at ya;
@@ -197,7 +210,7 @@ static void put_attr(const char *rel, const char *s)
 {
 	char p[256];
 
-	snprintf(p, sizeof(p), GADGET "/%s", rel);
+	snprintf(p, sizeof(p), "%s/%s", gadget, rel);
 	if (put_file(p, s))
 		die(p);
 }
@@ -206,7 +219,7 @@ static void mk(const char *rel)
 {
 	char p[256];
 
-	snprintf(p, sizeof(p), GADGET "%s%s", *rel ? "/" : "", rel);
+	snprintf(p, sizeof(p), "%s%s%s", gadget, *rel ? "/" : "", rel);
 	if (mkdir(p, 0755) && errno != EEXIST)
 		die(p);
 }
@@ -214,21 +227,29 @@ static void mk(const char *rel)
 /* Undo a gadget left behind by an earlier instance, or our own at exit. */
 static void teardown_gadget(void)
 {
-	if (access(GADGET, F_OK))
+	char p[256];
+
+	if (access(gadget, F_OK))
 		return;
-	put_file(GADGET "/UDC", "\n");
-	umount2(FFS_DIR, MNT_DETACH);
-	unlink(GADGET "/configs/c.1/ffs.dlemu");
-	rmdir(GADGET "/configs/c.1/strings/0x409");
-	rmdir(GADGET "/configs/c.1");
-	rmdir(GADGET "/functions/ffs.dlemu");
-	rmdir(GADGET "/strings/0x409");
-	rmdir(GADGET);
+	snprintf(p, sizeof(p), "%s/UDC", gadget);
+	put_file(p, "\n");
+	umount2(ffs_dir, MNT_DETACH);
+	snprintf(p, sizeof(p), "%s/configs/c.1/ffs.%s", gadget, name);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/configs/c.1/strings/0x409", gadget);
+	rmdir(p);
+	snprintf(p, sizeof(p), "%s/configs/c.1", gadget);
+	rmdir(p);
+	snprintf(p, sizeof(p), "%s/functions/ffs.%s", gadget, name);
+	rmdir(p);
+	snprintf(p, sizeof(p), "%s/strings/0x409", gadget);
+	rmdir(p);
+	rmdir(gadget);
 }
 
 static void setup_gadget(void)
 {
-	char s[32];
+	char s[32], fn[64], link[256], target[256];
 
 	if (system("modprobe -q dummy_hcd; modprobe -q libcomposite; modprobe -q usb_f_fs 2>/dev/null; true"))
 		msg("modprobe failed");
@@ -245,17 +266,19 @@ static void setup_gadget(void)
 	mk("strings/0x409");
 	put_attr("strings/0x409/manufacturer", "dlkms test rig");
 	put_attr("strings/0x409/product", "DL-1x5 emulator");
-	put_attr("strings/0x409/serialnumber", "DLEMU0001");
+	put_attr("strings/0x409/serialnumber", strcmp(name, "dlemu") ? name : "DLEMU0001");
 	mk("configs/c.1");
 	mk("configs/c.1/strings/0x409");
 	put_attr("configs/c.1/strings/0x409/configuration", "display");
 	put_attr("configs/c.1/MaxPower", "100");
-	mk("functions/ffs.dlemu");
-	if (symlink(GADGET "/functions/ffs.dlemu", GADGET "/configs/c.1/ffs.dlemu") &&
-	    errno != EEXIST)
+	snprintf(fn, sizeof(fn), "functions/ffs.%s", name);
+	mk(fn);
+	snprintf(target, sizeof(target), "%s/%s", gadget, fn);
+	snprintf(link, sizeof(link), "%s/configs/c.1/ffs.%s", gadget, name);
+	if (symlink(target, link) && errno != EEXIST)
 		die("link function");
-	mkdir(FFS_DIR, 0755);
-	if (mount("dlemu", FFS_DIR, "functionfs", 0, NULL))
+	mkdir(ffs_dir, 0755);
+	if (mount(name, ffs_dir, "functionfs", 0, NULL))
 		die("mount functionfs");
 }
 
@@ -306,10 +329,11 @@ static const struct usb_functionfs_strings_head strings = {
 
 static void open_function(void)
 {
-	char p[64];
+	char p[160];
 	int i;
 
-	e.ep0 = open(FFS_DIR "/ep0", O_RDWR);
+	snprintf(p, sizeof(p), "%s/ep0", ffs_dir);
+	e.ep0 = open(p, O_RDWR);
 	if (e.ep0 < 0)
 		die("open ep0");
 	if (write(e.ep0, &descriptors, sizeof(descriptors)) < 0)
@@ -317,7 +341,7 @@ static void open_function(void)
 	if (write(e.ep0, &strings, sizeof(strings)) < 0)
 		die("write strings");
 	for (i = 0; i < NEPS; i++) {
-		snprintf(p, sizeof(p), FFS_DIR "/ep%d", i + 1);
+		snprintf(p, sizeof(p), "%s/ep%d", ffs_dir, i + 1);
 		e.ep[i] = open(p, O_RDWR);
 		e.ep_nb[i] = open(p, O_RDWR | O_NONBLOCK);
 		if (e.ep[i] < 0 || e.ep_nb[i] < 0)
@@ -427,6 +451,7 @@ static void handle_setup(const struct usb_ctrlrequest *r)
 	bool vendor = (r->bRequestType & USB_TYPE_MASK) == USB_TYPE_VENDOR;
 	uint8_t buf[64];
 	bool fail, yanked = false;
+	ssize_t n;
 	char why[64];
 
 	pthread_mutex_lock(&e.lock);
@@ -466,11 +491,20 @@ static void handle_setup(const struct usb_ctrlrequest *r)
 			goto bad_key;
 		/*
 		 * Reading the data stage acks the request, and the host may
-		 * send graphics at once: the key is applied before a reader
-		 * can decode them, as the adapter applies it before its ack.
+		 * send graphics at once: readers hold what they read until the
+		 * key is applied, as the adapter applies it before its ack.
+		 * Not under e.lock: the read can block for good (a setup the
+		 * host gave up on while we were frozen), and the control
+		 * socket must still answer; the readers wait at most a second.
 		 */
 		pthread_mutex_lock(&e.lock);
-		if (read(e.ep0, buf, 16) != 16) {
+		e.key_pending = true;
+		pthread_mutex_unlock(&e.lock);
+		n = read(e.ep0, buf, 16);
+		pthread_mutex_lock(&e.lock);
+		e.key_pending = false;
+		pthread_cond_broadcast(&e.cond);
+		if (n != 16) {
 			pthread_mutex_unlock(&e.lock);
 			msg("channel key: short read");
 			return;
@@ -532,6 +566,8 @@ static void *ep0_main(void *arg)
 {
 	struct usb_functionfs_event ev[4];
 	ssize_t n;
+	char swap_name[sizeof(e.sleep_mon_name)];
+	bool swapped;
 	int i;
 
 	(void)arg;
@@ -597,8 +633,16 @@ static void *ep0_main(void *arg)
 				 */
 				if (e.sleep_loses)
 					power_on_locked();
+				swapped = e.sleep_swap;
+				if (swapped) {
+					e.mon = e.sleep_mon;
+					memcpy(swap_name, e.sleep_mon_name, sizeof(swap_name));
+				}
+				e.sleep_swap = false;
 				pthread_mutex_unlock(&e.lock);
 				msg("suspended by the host%s", e.sleep_loses ? ": power lost" : "");
+				if (swapped)
+					msg("monitor %s, swapped while suspended", swap_name);
 				break;
 			case FUNCTIONFS_RESUME:
 				pthread_mutex_lock(&e.lock);
@@ -652,8 +696,17 @@ static void *reader_main(void *arg)
 				usleep(10000);
 			continue;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &ts);
 		pthread_mutex_lock(&e.lock);
+		if (e.key_pending) {
+			struct timespec dl;
+
+			clock_gettime(CLOCK_REALTIME, &dl);
+			dl.tv_sec++;
+			while (e.key_pending && !stopping &&
+			       pthread_cond_timedwait(&e.cond, &e.lock, &dl) != ETIMEDOUT)
+				;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
 		if (n)
 			e.last_rx_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
 		e.ep_bytes[i] += n;
@@ -804,9 +857,12 @@ static int frame_save(const char *path, bool png)
 /* True while the gadget is bound to a UDC (plugged in). */
 static bool udc_bound(void)
 {
-	char s[64] = "";
-	int fd = open(GADGET "/UDC", O_RDONLY);
+	char s[64] = "", p[256];
 	ssize_t n;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/UDC", gadget);
+	fd = open(p, O_RDONLY);
 
 	if (fd < 0)
 		return false;
@@ -817,10 +873,11 @@ static bool udc_bound(void)
 
 static int set_udc(bool plug)
 {
-	char s[64];
+	char s[64], p[256];
 
 	snprintf(s, sizeof(s), "%s\n", plug ? e.udc : "");
-	return put_file(GADGET "/UDC", s);
+	snprintf(p, sizeof(p), "%s/UDC", gadget);
+	return put_file(p, s);
 }
 
 static int set_stall(bool on)
@@ -924,7 +981,8 @@ static int command(char *line, FILE *f, const char **why)
 			msg("replug");
 		return ret;
 	}
-	if (!strcmp(argv[0], "monitor")) {
+	if (!strcmp(argv[0], "monitor") || !strcmp(argv[0], "sleep-monitor")) {
+		bool now = !strcmp(argv[0], "monitor");
 		struct monitor m;
 
 		if (argc != 2 || monitor_build(argv[1], &m)) {
@@ -932,9 +990,15 @@ static int command(char *line, FILE *f, const char **why)
 			return -EINVAL;
 		}
 		pthread_mutex_lock(&e.lock);
-		e.mon = m;
+		if (now) {
+			e.mon = m;
+		} else {
+			e.sleep_mon = m;
+			snprintf(e.sleep_mon_name, sizeof(e.sleep_mon_name), "%s", argv[1]);
+			e.sleep_swap = true;
+		}
 		pthread_mutex_unlock(&e.lock);
-		msg("monitor %s", argv[1]);
+		msg("monitor %s%s", argv[1], now ? "" : " at the next suspend");
 		return 0;
 	}
 	if (!strcmp(argv[0], "stall")) {
@@ -1127,7 +1191,7 @@ static void on_signal(int sig)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: dlemu [--monitor NAME] [--socket PATH] [--udc NAME] [--product 0xPID]\n"
+		"usage: dlemu [--monitor NAME] [--socket PATH] [--udc NAME] [--name NAME] [--product 0xPID]\n"
 		"       dlemu ctl [--socket PATH] COMMAND [ARGS...]\n");
 	exit(2);
 }
@@ -1135,6 +1199,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	const char *monitor = "dvi1080";
+	char udc_path[128];
 	struct sigaction sa = { 0 };
 	struct pollfd pfd;
 	int i, lfd;
@@ -1150,11 +1215,17 @@ int main(int argc, char **argv)
 			e.sock_path = argv[++i];
 		else if (!strcmp(argv[i], "--udc"))
 			e.udc = argv[++i];
+		else if (!strcmp(argv[i], "--name"))
+			name = argv[++i];
 		else if (!strcmp(argv[i], "--product"))
 			e.product = strtoul(argv[++i], NULL, 0);
 		else
 			usage();
 	}
+	if (!*name || strchr(name, '/') || strlen(name) > 32)
+		usage();
+	snprintf(gadget, sizeof(gadget), "/sys/kernel/config/usb_gadget/%s", name);
+	snprintf(ffs_dir, sizeof(ffs_dir), "/run/%s-ffs", name);
 	if (monitor_build(monitor, &e.mon)) {
 		fprintf(stderr, "dlemu: unknown monitor %s\n", monitor);
 		return 2;
@@ -1180,7 +1251,8 @@ int main(int argc, char **argv)
 	pthread_create(&e.ep0_thread, NULL, ep0_main, NULL);
 	for (i = 0; i < NEPS; i++)
 		pthread_create(&e.readers[i], NULL, reader_main, (void *)(long)i);
-	for (i = 0; i < 100 && access("/sys/class/udc/dummy_udc.0", F_OK); i++)
+	snprintf(udc_path, sizeof(udc_path), "/sys/class/udc/%s", e.udc);
+	for (i = 0; i < 100 && access(udc_path, F_OK); i++)
 		usleep(50000);
 	if (set_udc(true))
 		die("bind UDC");

@@ -6,11 +6,13 @@
  * each step requires the emulator's decoded frame to equal the expected
  * image pixel for pixel, on a monitor that is not blanked. With --blank,
  * DPMS off and a CRTC disable must blank the monitor, and DPMS on and the
- * CRTC set again must show the picture.
+ * CRTC set again must show the picture. With --hold, the colour bars are
+ * drawn once more at the end and kept on the screen until SIGTERM.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +74,17 @@ static void put(unsigned int x, unsigned int y, uint32_t v)
 		memcpy(p, &v, 4);
 	else
 		memcpy(p, &(uint16_t){ v }, 2);
+}
+
+/* colour bars over a horizontal gradient */
+static void bars(void)
+{
+	for (unsigned int y = 0; y < H; y++)
+		for (unsigned int x = 0; x < W; x++)
+			put(x, y, bpp == 32 ?
+			    ((x * 8 / W) & 1 ? 0xff0000 : 0) | ((x * 8 / W) & 2 ? 0xff00 : 0) |
+			    ((x * 8 / W) & 4 ? 0xff : 0) | ((x * 255 / W) ^ (y & 0xff)) * 0x010101 :
+			    ((x * 8 / W) * 0x2104) ^ (y * 0x0841 & 0xffff));
 }
 
 /* the source pixel at (x, y) as 8-bit-per-channel RGB */
@@ -419,7 +432,7 @@ int main(int argc, char **argv)
 	drmModeClip clips[4];
 	drmModeResPtr res;
 	unsigned long long b0;
-	bool with_cursor = false, with_blank = false;
+	bool with_cursor = false, with_blank = false, hold = false;
 	int fd, i, r;
 
 	static const struct option opts[] = {
@@ -432,6 +445,7 @@ int main(int argc, char **argv)
 		{ "cursor", no_argument, NULL, 'c' },
 		{ "blank", no_argument, NULL, 'k' },
 		{ "break", no_argument, NULL, 'x' },
+		{ "hold", no_argument, NULL, 'h' },
 		{ }
 	};
 	while ((r = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -445,6 +459,7 @@ int main(int argc, char **argv)
 		case 'c': with_cursor = true; break;
 		case 'k': with_blank = true; break;
 		case 'x': broken = true; break;
+		case 'h': hold = true; break;
 		default: driver = NULL; optind = argc; break;
 		}
 	}
@@ -453,7 +468,7 @@ int main(int argc, char **argv)
 	    (depth != 16 && depth != 24)) {
 		fprintf(stderr, "usage: dlpattern --driver NAME [--socket PATH] "
 			"[--format xrgb8888|xbgr8888|rgb565] [--mode WxH] [--png DIR] "
-			"[--depth 16|24] [--cursor] [--blank] [--break]\n");
+			"[--depth 16|24] [--cursor] [--blank] [--break] [--hold]\n");
 		return 2;
 	}
 	bpp = strcmp(format, "rgb565") ? 32 : 16;
@@ -532,13 +547,7 @@ int main(int argc, char **argv)
 	drmModeDirtyFB(fd, fb, NULL, 0);
 	check("modeset with a noise frame");
 
-	/* colour bars over a horizontal gradient */
-	for (unsigned int y = 0; y < H; y++)
-		for (unsigned int x = 0; x < W; x++)
-			put(x, y, bpp == 32 ?
-			    ((x * 8 / W) & 1 ? 0xff0000 : 0) | ((x * 8 / W) & 2 ? 0xff00 : 0) |
-			    ((x * 8 / W) & 4 ? 0xff : 0) | ((x * 255 / W) ^ (y & 0xff)) * 0x010101 :
-			    ((x * 8 / W) * 0x2104) ^ (y * 0x0841 & 0xffff));
+	bars();
 	drmModeDirtyFB(fd, fb, NULL, 0);
 	check("full-frame DIRTYFB, colour bars");
 
@@ -566,6 +575,22 @@ int main(int argc, char **argv)
 			put(x, y, bpp == 32 ? 0x3366cc : 0x333f);
 	drmModeDirtyFB(fd, fb, NULL, 0);
 	check("full-frame DIRTYFB, solid colour");
+
+	if (hold) {
+		/* the colour bars again, kept up by this master until SIGTERM */
+		sigset_t term;
+		int sig;
+
+		sigemptyset(&term);
+		sigaddset(&term, SIGTERM);
+		sigprocmask(SIG_BLOCK, &term, NULL);
+		bars();
+		drmModeDirtyFB(fd, fb, NULL, 0);
+		check("full-frame DIRTYFB, colour bars held");
+		printf("# holding\n");
+		fflush(stdout);
+		sigwait(&term, &sig);
+	}
 
 	drmModeSetCrtc(fd, crtc, 0, 0, 0, NULL, 0, NULL);
 	drmModeRmFB(fd, fb);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -17,6 +18,7 @@
 
 int kms_open_driver(const char *driver, char *path, size_t plen)
 {
+	const char *only = getenv("DLKMS_CARD");
 	int i, fd;
 
 	/* card numbers follow probe order, and a replug takes a new one */
@@ -24,6 +26,8 @@ int kms_open_driver(const char *driver, char *path, size_t plen)
 		drmVersionPtr v;
 
 		snprintf(path, plen, "/dev/dri/card%d", i);
+		if (only && *only && strcmp(only, path))
+			continue;
 		fd = open(path, O_RDWR | O_CLOEXEC);
 		if (fd < 0)
 			continue;

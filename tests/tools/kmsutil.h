@@ -11,7 +11,9 @@
 
 /*
  * Open (O_RDWR) the first /dev/dri/cardN whose DRM driver is @driver and
- * put its path in @path. Returns the fd, or -1 if there is none.
+ * put its path in @path. Returns the fd, or -1 if there is none. With
+ * DLKMS_CARD=/dev/dri/cardN in the environment only that node is taken
+ * (two adapters: two cards of one driver).
  */
 int kms_open_driver(const char *driver, char *path, size_t plen);
 
