@@ -129,6 +129,14 @@ struct dlkms_device {
 	wait_queue_head_t urb_wait;
 	unsigned int urb_count;
 	size_t urb_size;
+	/*
+	 * A bulk transfer that failed on the wire (halt, protocol error,
+	 * babble) took pixels the shadow counts as shown: @xfer_error_work
+	 * clears a halt and has the whole picture sent again (dlkms_usb.c).
+	 * @xfer_status is the first such status since the work last ran.
+	 */
+	struct delayed_work xfer_error_work;
+	atomic_t xfer_status;
 
 	/*
 	 * What commits queued for the render worker (dlkms_render.c), under

@@ -211,16 +211,29 @@ static const struct drm_plane_funcs dlkms_plane_funcs = {
 	DRM_GEM_SHADOW_PLANE_FUNCS,
 };
 
+/* True if @plane is in the commit and was or will be on the CRTC. */
+static bool dlkms_plane_on_crtc(struct dlkms_atomic_state *state, struct drm_plane *plane)
+{
+	struct drm_plane_state *old = drm_atomic_get_old_plane_state(state, plane);
+	struct drm_plane_state *new = drm_atomic_get_new_plane_state(state, plane);
+
+	return new && (new->crtc || old->crtc);
+}
+
 /*
  * Called before the helpers' checks. The CRTC's flush queues the planes'
- * changes for the render worker, so any plane change pulls in the CRTC.
+ * changes for the render worker, so a change of a plane that is or was on
+ * the CRTC needs the CRTC in the commit (the core has normally put it
+ * there already). A plane that is off and stays off concerns no CRTC:
+ * adding it then would serialise the commit behind a pending flip, and
+ * without ALLOW_MODESET the core warns about it.
  */
 int dlkms_planes_atomic_check(struct dlkms_device *dl, struct dlkms_atomic_state *state)
 {
 	struct drm_crtc_state *crtc_state;
 
-	if (!drm_atomic_get_new_plane_state(state, &dl->cursor_plane) &&
-	    !drm_atomic_get_new_plane_state(state, &dl->primary))
+	if (!dlkms_plane_on_crtc(state, &dl->cursor_plane) &&
+	    !dlkms_plane_on_crtc(state, &dl->primary))
 		return 0;
 	crtc_state = drm_atomic_get_crtc_state(state, &dl->crtc);
 	return PTR_ERR_OR_ZERO(crtc_state);

@@ -157,6 +157,39 @@ int dlkms_read_edid(void *data, u8 *buf, unsigned int block, size_t len)
 
 /* Bulk URBs */
 
+/* resends after transfer errors are at least this far apart */
+#define DLKMS_XFER_RETRY_MS	100
+
+/*
+ * A transfer failed on the wire: what it carried is not on the screen,
+ * though the shadow says it is. Clear a halted endpoint, then have the
+ * registers and the whole picture sent again (the PM wake-up's resync).
+ * Paced: an adapter that fails every transfer gets a full frame at most
+ * every DLKMS_XFER_RETRY_MS, not a busy loop. After a yank or during a
+ * sleep there is nothing to do: the wake-up resends anyway.
+ */
+static void dlkms_xfer_error_work(struct work_struct *work)
+{
+	struct dlkms_device *dl = container_of(to_delayed_work(work), struct dlkms_device,
+					       xfer_error_work);
+	int status = atomic_xchg(&dl->xfer_status, 0);
+	int idx, ret = 0;
+
+	idx = dlkms_hw_enter(dl);
+	if (!dlkms_hw_ready(dl)) {
+		dlkms_hw_exit(dl, idx);
+		return;
+	}
+	if (status == -EPIPE)
+		ret = usb_clear_halt(dl->udev, dl->bulk_pipe);
+	dlkms_hw_exit(dl, idx);
+	dev_warn_ratelimited(dl->drm.dev, "bulk transfer failed (%d)%s; sending the whole picture again\n",
+			     status, status != -EPIPE ? "" : ret ? ", clearing the halt failed" :
+			     ", halt cleared");
+	dlkms_render_invalidate(dl, DLKMS_RESYNC_REGS);
+	dlkms_render_refresh(dl);
+}
+
 static void dlkms_urb_complete(struct urb *urb)
 {
 	struct dlkms_device *dl = urb->context;
@@ -164,13 +197,20 @@ static void dlkms_urb_complete(struct urb *urb)
 
 	switch (urb->status) {
 	case 0:
-	case -ENOENT:
-	case -ECONNRESET:
-	case -ESHUTDOWN:
-	case -EPROTO:
+		break;
+	case -ENOENT:		/* killed: a yank, a sleep, the end */
+	case -ECONNRESET:	/* unlinked */
+	case -ESHUTDOWN:	/* the host controller or the device went away */
 		break;
 	default:
-		drm_dbg(&dl->drm, "bulk transfer failed: %d\n", urb->status);
+		/*
+		 * On the wire. -EPROTO is also how some host controllers fail
+		 * the transfers of a device being unplugged; the work finds
+		 * it gone then.
+		 */
+		atomic_cmpxchg(&dl->xfer_status, 0, urb->status);
+		queue_delayed_work(system_wq, &dl->xfer_error_work,
+				   msecs_to_jiffies(DLKMS_XFER_RETRY_MS));
 		break;
 	}
 	spin_lock_irqsave(&dl->urb_lock, flags);
@@ -282,10 +322,6 @@ static int dlkms_urbs_alloc(struct dlkms_device *dl)
 	struct urb *urb;
 	void *buf;
 
-	init_usb_anchor(&dl->anchor);
-	spin_lock_init(&dl->urb_lock);
-	INIT_LIST_HEAD(&dl->urb_free);
-	init_waitqueue_head(&dl->urb_wait);
 	dl->urb_size = DLKMS_URB_SIZE;
 
 	for (i = 0; i < DLKMS_URB_COUNT; i++) {
@@ -315,6 +351,13 @@ int dlkms_usb_init(struct dlkms_device *dl)
 	struct usb_endpoint_descriptor *out;
 	int ret;
 
+	/* first: dlkms_usb_stop() undoes a probe that fails from here on */
+	INIT_DELAYED_WORK(&dl->xfer_error_work, dlkms_xfer_error_work);
+	init_usb_anchor(&dl->anchor);
+	spin_lock_init(&dl->urb_lock);
+	INIT_LIST_HEAD(&dl->urb_free);
+	init_waitqueue_head(&dl->urb_wait);
+
 	ret = usb_find_common_endpoints(dl->intf->cur_altsetting, NULL, &out, NULL, NULL);
 	if (ret) {
 		drm_err(&dl->drm, "no bulk OUT endpoint: not a DisplayLink display interface\n");
@@ -340,5 +383,7 @@ int dlkms_usb_init(struct dlkms_device *dl)
 void dlkms_usb_stop(struct dlkms_device *dl)
 {
 	usb_kill_anchored_urbs(&dl->anchor);
+	/* no URB left to fail: a recovery queued before ends here */
+	cancel_delayed_work_sync(&dl->xfer_error_work);
 	dlkms_urbs_free(dl);
 }

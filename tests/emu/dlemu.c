@@ -99,6 +99,11 @@ static struct emu {
 	bool stalled, ctrl_fail;
 	bool key_pending;	/* a channel key's data stage is being read */
 	/*
+	 * Endpoint files in use: NEPS, or 0 with --no-bulk (an interface of
+	 * the adapter's class with no endpoint at all: a device that lies).
+	 */
+	int neps;
+	/*
 	 * sleep-loses on: a USB suspend takes the adapter's power, as a bus-
 	 * powered one loses it (2.5 mA in suspend): memory back to the fill
 	 * pattern, registers and channel gone.
@@ -126,6 +131,7 @@ static struct emu {
 	.udc = "dummy_udc.0",
 	.sock_path = "/run/dlemu.sock",
 	.product = 0x0141,
+	.neps = NEPS,
 	.ep0 = -1,
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.cond = PTHREAD_COND_INITIALIZER,
@@ -320,6 +326,27 @@ static const struct {
 	.hs = SET(512),
 };
 
+/* --no-bulk: the same interface with no endpoint */
+static const struct {
+	struct usb_functionfs_descs_head_v2 head;
+	__le32 fs_count, hs_count;
+	struct usb_interface_descriptor fs, hs;
+} __attribute__((packed)) descriptors_no_bulk = {
+	.head = {
+		.magic = LE(FUNCTIONFS_DESCRIPTORS_MAGIC_V2),
+		.length = LE(sizeof(descriptors_no_bulk)),
+		.flags = LE(FUNCTIONFS_HAS_FS_DESC | FUNCTIONFS_HAS_HS_DESC |
+				 FUNCTIONFS_ALL_CTRL_RECIP | FUNCTIONFS_CONFIG0_SETUP),
+	},
+	.fs_count = LE(1),
+	.hs_count = LE(1),
+#define INTF0 { .bLength = USB_DT_INTERFACE_SIZE, \
+		.bDescriptorType = USB_DT_INTERFACE, \
+		.bInterfaceClass = USB_CLASS_VENDOR_SPEC }
+	.fs = INTF0,
+	.hs = INTF0,
+};
+
 static const struct usb_functionfs_strings_head strings = {
 	.magic = LE(FUNCTIONFS_STRINGS_MAGIC),
 	.length = LE(sizeof(strings)),
@@ -336,11 +363,12 @@ static void open_function(void)
 	e.ep0 = open(p, O_RDWR);
 	if (e.ep0 < 0)
 		die("open ep0");
-	if (write(e.ep0, &descriptors, sizeof(descriptors)) < 0)
+	if ((e.neps ? write(e.ep0, &descriptors, sizeof(descriptors)) :
+		      write(e.ep0, &descriptors_no_bulk, sizeof(descriptors_no_bulk))) < 0)
 		die("write descriptors");
 	if (write(e.ep0, &strings, sizeof(strings)) < 0)
 		die("write strings");
-	for (i = 0; i < NEPS; i++) {
+	for (i = 0; i < e.neps; i++) {
 		snprintf(p, sizeof(p), "%s/ep%d", ffs_dir, i + 1);
 		e.ep[i] = open(p, O_RDWR);
 		e.ep_nb[i] = open(p, O_RDWR | O_NONBLOCK);
@@ -760,9 +788,9 @@ static int wait_readers_idle(void)
 		pthread_mutex_lock(&e.lock);
 		idle = e.readers_idle;
 		pthread_mutex_unlock(&e.lock);
-		if (idle == NEPS)
+		if (idle == e.neps)
 			return 0;
-		for (i = 0; i < NEPS; i++)
+		for (i = 0; i < e.neps; i++)
 			pthread_kill(e.readers[i], SIGUSR1);
 		usleep(10000);
 	}
@@ -890,14 +918,14 @@ static int set_stall(bool on)
 	pthread_cond_broadcast(&e.cond);
 	pthread_mutex_unlock(&e.lock);
 	if (!on) {
-		for (i = 0; i < NEPS; i++)
+		for (i = 0; i < e.neps; i++)
 			ioctl(e.ep_nb[i], FUNCTIONFS_CLEAR_HALT);
 		return 0;
 	}
 	if (wait_readers_idle())
 		return -EBUSY;
 	/* writing to an OUT endpoint file halts it (FunctionFS) */
-	for (i = 0; i < NEPS; i++)
+	for (i = 0; i < e.neps; i++)
 		if (write(e.ep_nb[i], &c, 1) >= 0 || errno != EBADMSG)
 			ret = -errno;
 	return ret == -EAGAIN ? -ENOTCONN : ret;
@@ -1192,6 +1220,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: dlemu [--monitor NAME] [--socket PATH] [--udc NAME] [--name NAME] [--product 0xPID]\n"
+		"             [--bulk yes|no]\n"
 		"       dlemu ctl [--socket PATH] COMMAND [ARGS...]\n");
 	exit(2);
 }
@@ -1217,6 +1246,8 @@ int main(int argc, char **argv)
 			e.udc = argv[++i];
 		else if (!strcmp(argv[i], "--name"))
 			name = argv[++i];
+		else if (!strcmp(argv[i], "--bulk"))
+			e.neps = strcmp(argv[++i], "no") ? NEPS : 0;
 		else if (!strcmp(argv[i], "--product"))
 			e.product = strtoul(argv[++i], NULL, 0);
 		else
@@ -1249,7 +1280,7 @@ int main(int argc, char **argv)
 	lfd = listen_socket();
 	pthread_create(&e.yanker, NULL, yanker_main, NULL);
 	pthread_create(&e.ep0_thread, NULL, ep0_main, NULL);
-	for (i = 0; i < NEPS; i++)
+	for (i = 0; i < e.neps; i++)
 		pthread_create(&e.readers[i], NULL, reader_main, (void *)(long)i);
 	snprintf(udc_path, sizeof(udc_path), "/sys/class/udc/%s", e.udc);
 	for (i = 0; i < 100 && access(udc_path, F_OK); i++)
@@ -1273,7 +1304,7 @@ int main(int argc, char **argv)
 	pthread_cond_broadcast(&e.yank_cond);
 	pthread_mutex_unlock(&e.lock);
 	pthread_join(e.yanker, NULL);
-	for (i = 0; i < NEPS; i++) {
+	for (i = 0; i < e.neps; i++) {
 		while (pthread_tryjoin_np(e.readers[i], NULL)) {
 			pthread_kill(e.readers[i], SIGUSR1);
 			usleep(10000);
@@ -1283,7 +1314,7 @@ int main(int argc, char **argv)
 		pthread_kill(e.ep0_thread, SIGUSR1);
 		usleep(10000);
 	}
-	for (i = 0; i < NEPS; i++) {
+	for (i = 0; i < e.neps; i++) {
 		close(e.ep[i]);
 		close(e.ep_nb[i]);
 	}

@@ -1,7 +1,9 @@
 #!/bin/bash
 # The fbdev console on dlkms: text written to the VT shows up in the frame
 # the emulated monitor decodes (in fbcon's default light grey on black), and
-# clearing the console removes it again. Leaves fbcon.png for the README.
+# clearing the console removes it again; text written while the adapter's
+# bulk endpoint is halted is on the monitor once it takes data again.
+# Leaves fbcon.png for the README.
 #   dlkms-fbcon.sh [break]   "break" wants the text not to show
 . tests/suites/lib.sh
 BREAK=${1:-}
@@ -52,6 +54,32 @@ emu frame-png "$OUT/fbcon.png" >/dev/null
 printf '\033[2J\033[H' >/dev/tty1
 n=$(wait_grey -lt 50) || fail "console not cleared again: $n grey pixels"
 ok "cleared again: $n foreground pixels"
+
+# Transfer errors mid-picture: the adapter halts its bulk endpoint (emu
+# stall on: every transfer fails with -EPIPE) while the console writes.
+# Once it takes data again, the frame must be what the console shows --
+# the same frame a full resend gives (blanking and unblanking fb0 sets the
+# mode again, which sends every pixel). A driver that counts the failed
+# transfers as shown never sends those lines again.
+EMU_EXPECT_MALFORMED="a transfer cut short by the endpoint halt"
+emu stall on >/dev/null || fail "emulator: stall on"
+for i in $(seq 1 20); do
+	printf 'halted line %02d: the adapter takes nothing while this is written\n' "$i"
+done >/dev/tty1
+sleep 3
+emu stall off >/dev/null || fail "emulator: stall off"
+settle_frame /tmp/after-halt.raw || fail "the frame did not settle after the halt"
+n=$(grey_pixels)
+echo 1 >/sys/class/graphics/fb0/blank && sleep 1 && echo 0 >/sys/class/graphics/fb0/blank ||
+	fail "could not blank and unblank fb0"
+settle_frame /tmp/resent.raw || fail "the frame did not settle after the unblank"
+if [ "$BREAK" = break ]; then
+	fail "[break] not reached: the text check above breaks first"
+fi
+cmp -s /tmp/after-halt.raw /tmp/resent.raw ||
+	fail "after the halt the monitor does not show what the console drew ($n foreground pixels, $(frame_pixels a8a8a8) after a full resend): $(cmp /tmp/after-halt.raw /tmp/resent.raw | head -n 1)"
+[ "$n" -gt 20000 ] || fail "the text written during the halt is not there ($n foreground pixels)"
+ok "bulk transfers failed while the console wrote (endpoint halted); afterwards the frame equals a full resend ($n foreground pixels): $(dmesg | grep -o 'bulk transfer failed.*' | head -n 1)"
 
 stop_emu
 for i in $(seq 1 50); do [ "$(cat /sys/module/dlkms/refcnt)" = 0 ] && break; sleep 0.1; done

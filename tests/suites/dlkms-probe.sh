@@ -1,8 +1,9 @@
 #!/bin/bash
 # The dkms-built module loads into the kernel it was built for, binds the
 # emulated adapter by vendor and interface class (not product id), finds the
-# bulk OUT endpoint from the descriptors, survives a yank and replug, and
-# unloads with no reference left.
+# bulk OUT endpoint from the descriptors, survives a yank and replug,
+# refuses an interface with no endpoint cleanly, and unloads with no
+# reference left.
 #   dlkms-probe.sh [break]   "break" wants the stalling adapter's
 #                            connector connected
 . tests/suites/lib.sh
@@ -59,6 +60,19 @@ done
 [ "$st" = connected ] || fail "the poll did not find the monitor once the adapter answered again ($st)"
 ok "the poll found the monitor once the vendor requests worked again"
 
+stop_emu
+for i in $(seq 1 50); do usb_iface >/dev/null || break; sleep 0.1; done
+
+# A device that lies: the adapter's interface class with no endpoint at
+# all. Probe must fail with one clear line and nothing else (an oops or a
+# warning fails the run from the kernel log), bind nothing, make no card,
+# and leave no reference on the module.
+start_emu vga768 --bulk no
+wait_for 30 eval 'dmesg | grep -q "no bulk OUT endpoint"' || fail "dlkms did not refuse the interface with no endpoint"
+iface=$(usb_iface) || fail "the adapter with no endpoint did not enumerate"
+[ ! -e "$iface/driver" ] || fail "the interface with no endpoint is bound to $(basename "$(readlink "$iface/driver")")"
+card_of dlkms >/dev/null && fail "a dlkms card exists for the interface with no endpoint"
+ok "an interface with no bulk endpoint: refused ($(dmesg | grep -o 'no bulk OUT endpoint.*' | tail -n 1)), nothing bound, no card"
 stop_emu
 for i in $(seq 1 50); do usb_iface >/dev/null || break; sleep 0.1; done
 [ "$(cat /sys/module/dlkms/refcnt)" = 0 ] || fail "module refcount $(cat /sys/module/dlkms/refcnt) after the device went away"

@@ -61,18 +61,7 @@ stop_picture() {
 start_picture
 trap 'stop_picture; cleanup_suite' EXIT
 
-# settle FILE: the decoded frame, once two reads a second apart agree
-settle() {
-	local i
-	for i in $(seq 1 60); do
-		emu frame-raw /tmp/settle-a.raw >/dev/null || return 1
-		sleep 1
-		emu frame-raw "$1" >/dev/null || return 1
-		cmp -s /tmp/settle-a.raw "$1" && return 0
-	done
-	return 1
-}
-settle /tmp/ref.raw || fail "the frame did not settle before the first cycle"
+settle_frame /tmp/ref.raw || fail "the frame did not settle before the first cycle"
 black=$(frame_pixels 000000)
 [ "$black" -lt 700000 ] || fail "no picture to hold against ($black of 786432 pixels black)"
 ok "reference frame taken (modetest's pattern, $black pixels black)"
@@ -167,7 +156,7 @@ card=$(wait_card dlkms 30) || fail "no dlkms card after the replug"
 wait_mode 1024x768 60 || fail "fbcon did not light the replugged adapter"
 hold_card "$card" map || fail "could not hold $card"
 start_picture
-settle /tmp/ref.raw || fail "the frame did not settle after the replug"
+settle_frame /tmp/ref.raw || fail "the frame did not settle after the replug"
 emu sleep-loses on >/dev/null || fail "emulator: sleep-loses"
 unplugs=$(dmesg | grep -c 'adapter unplugged')
 probes=$(dmesg | grep -c 'Initialized dlkms')
@@ -247,7 +236,7 @@ card=$(wait_card udl 30) || fail "no udl card"
 wait_mode 1024x768 60 || fail "fbcon did not light 1024x768 on udl"
 hold_card "$card" map || fail "could not hold $card"
 DRV=udl start_picture
-settle /tmp/ref.raw || fail "udl: the frame did not settle"
+settle_frame /tmp/ref.raw || fail "udl: the frame did not settle"
 probes=$(dmesg | grep -c 'Initialized udl')
 # udl_after LABEL: one line of what udl kept
 udl_after() {

@@ -118,18 +118,8 @@ for c in "a $A $EMU_SOCK" "b $B $SOCK_B"; do
 done
 wait_for 120 grep -q '^# holding' "$OUT/dlpattern-a-hold.log" || fail "A: dlpattern --hold did not get to its picture"
 wait_for 120 grep -q '^# holding' "$OUT/dlpattern-b-hold.log" || fail "B: dlpattern --hold did not get to its picture"
-settle() {
-	local i
-	for i in $(seq 1 60); do
-		frame "$1" /tmp/settle.raw || return 1
-		sleep 1
-		frame "$1" "$2" || return 1
-		cmp -s /tmp/settle.raw "$2" && return 0
-	done
-	return 1
-}
-settle "$EMU_SOCK" /tmp/ref-a.raw || fail "A: the frame did not settle"
-settle "$SOCK_B" /tmp/ref-b.raw || fail "B: the frame did not settle"
+settle_frame /tmp/ref-a.raw || fail "A: the frame did not settle"
+EMU_SOCK=$SOCK_B settle_frame /tmp/ref-b.raw || fail "B: the frame did not settle"
 unplugs=$(dmesg | grep -c 'adapter unplugged')
 probes=$(dmesg | grep -c 'Initialized dlkms')
 emu sleep-loses on >/dev/null && emu_b sleep-loses on >/dev/null || fail "emulator: sleep-loses"

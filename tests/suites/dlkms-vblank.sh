@@ -2,8 +2,10 @@
 # Event pacing of dlkms's software vblank on both monitors (see
 # tests/tools/flipcheck.c): damage-carrying atomic flips and vblank waits
 # arrive once per frame at the mode's refresh (clock / (htotal * vtotal)),
-# full-frame legacy flips on the frame grid; a cursor hidden and shown right
-# after a flip does not wait for it; a second flip or non-blocking commit
+# full-frame legacy flips on the frame grid; a commit that only turns the
+# disabled cursor off needs no modeset and waits for no pending flip; a
+# cursor hidden and shown right after a flip does not wait for it; a
+# second flip or non-blocking commit
 # while one is pending fails with EBUSY; and modetest -v keeps flipping,
 # never faster than the refresh. modetest's flips are full frames, which
 # under TCG take longer than a frame to compose, so its rate is reported,

@@ -104,6 +104,19 @@ wait_usb_bound() {
 	return 1
 }
 
+# settle_frame FILE: the emulator's decoded frame into FILE, once two reads
+# a second apart agree (at most a minute; EMU_SOCK picks the emulator)
+settle_frame() {
+	local i
+	for i in $(seq 1 60); do
+		emu frame-raw /tmp/settle-a.raw >/dev/null || return 1
+		sleep 1
+		emu frame-raw "$1" >/dev/null || return 1
+		cmp -s /tmp/settle-a.raw "$1" && return 0
+	done
+	return 1
+}
+
 # card_of DRIVER: /dev/dri/cardN whose DRM driver is DRIVER
 card_of() {
 	local c

@@ -26,10 +26,13 @@
  * first may have completed before the second was checked); an EBUSY with
  * the first's event there before the second was issued is a failure (a
  * client that has its event may flip again). Of up to --busy-rounds
- * rounds, at least one must give a conclusive EBUSY.
+ * rounds, at least one must give a conclusive EBUSY. The reverse: a commit
+ * that only turns the disabled cursor plane off (FB_ID=0) does not concern
+ * the CRTC, so it succeeds without ALLOW_MODESET, TEST_ONLY, blocking, and
+ * non-blocking while a flip is pending (idle-plane).
  *
  *   flipcheck --driver NAME [--mode WxH] [--count N] [--busy-rounds N]
- *             [--test flip|atomic|vblank|cursor|busy|all] [--break]
+ *             [--test flip|atomic|vblank|cursor|idle-plane|busy|all] [--break]
  *
  * --break tightens every assertion into one that a correct driver fails
  * (expects 30 Hz, a minimum of 1.5 frames, one event more than was asked
@@ -401,6 +404,78 @@ static void test_cursor(struct buf *b, int n)
 	       done ? spent / done * 1e3 : 0);
 }
 
+/*
+ * A plane that is off and stays off is no reason to pull the CRTC into a
+ * commit: setting FB_ID=0 on the disabled cursor, without ALLOW_MODESET,
+ * must succeed, TEST_ONLY and real, and a non-blocking one must not wait
+ * for (or fail with EBUSY behind) a flip pending on the CRTC. A driver
+ * that adds the CRTC there also trips the core's "adding CRTC not allowed
+ * without modesets" warning, which fails the run from the kernel log.
+ */
+static void test_idle_plane(struct buf *b, int rounds)
+{
+	drmModePlaneResPtr pres = drmModeGetPlaneResources(fd);
+	uint32_t cursor = 0, fb_prop, crtc_prop;
+	int i, r, bad = 0, done = 0;
+
+	for (i = 0; pres && i < (int)pres->count_planes && !cursor; i++) {
+		drmModeObjectPropertiesPtr props =
+			drmModeObjectGetProperties(fd, pres->planes[i], DRM_MODE_OBJECT_PLANE);
+
+		for (uint32_t k = 0; props && k < props->count_props; k++) {
+			drmModePropertyPtr pr = drmModeGetProperty(fd, props->props[k]);
+
+			if (pr && !strcmp(pr->name, "type") &&
+			    props->prop_values[k] == DRM_PLANE_TYPE_CURSOR)
+				cursor = pres->planes[i];
+			drmModeFreeProperty(pr);
+		}
+		drmModeFreeObjectProperties(props);
+	}
+	drmModeFreePlaneResources(pres);
+	if (!cursor) {
+		result(false, "idle plane: no cursor plane");
+		return;
+	}
+	fb_prop = prop_id(cursor, DRM_MODE_OBJECT_PLANE, "FB_ID");
+	crtc_prop = prop_id(cursor, DRM_MODE_OBJECT_PLANE, "CRTC_ID");
+	drmModeSetCursor(fd, crtc_id, 0, 0, 0);
+	for (i = 0; i < rounds; i++) {
+		drmModeAtomicReqPtr req = drmModeAtomicAlloc();
+		unsigned int flags = i == 0 ? DRM_MODE_ATOMIC_TEST_ONLY :
+				     i == 1 ? 0 : DRM_MODE_ATOMIC_NONBLOCK;
+
+		nsmp = 0;
+		/* from round 2 on, behind a flip still pending on the CRTC */
+		if (i >= 2 && drmModePageFlip(fd, crtc_id, b[i & 1].fb,
+					      DRM_MODE_PAGE_FLIP_EVENT, NULL)) {
+			printf("# idle plane %d: PAGE_FLIP: %s\n", i, strerror(errno));
+			drmModeAtomicFree(req);
+			break;
+		}
+		pending = i >= 2;
+		drmModeAtomicAddProperty(req, cursor, fb_prop, 0);
+		drmModeAtomicAddProperty(req, cursor, crtc_prop, 0);
+		r = drmModeAtomicCommit(fd, req, flags, NULL);
+		drmModeAtomicFree(req);
+		if (r) {
+			printf("# idle plane %d (%s): %s\n", i,
+			       i == 0 ? "TEST_ONLY" : i == 1 ? "blocking" : "non-blocking, flip pending",
+			       strerror(errno));
+			bad++;
+		}
+		done++;
+		if (pending && !wait_event()) {
+			printf("# idle plane %d: the flip's event did not come within 1 s\n", i);
+			break;
+		}
+	}
+	result(done == rounds && (broken ? bad > 0 : bad == 0),
+	       "FB_ID=0 on the disabled cursor, no modeset: TEST_ONLY, blocking and %d non-blocking "
+	       "behind a pending flip: %d of %d failed%s", rounds - 2, bad, done,
+	       broken ? " (--break wants failures)" : "");
+}
+
 /* events of the busy test; their content does not matter */
 static int busy_events;
 
@@ -588,7 +663,7 @@ int main(int argc, char **argv)
 	}
 	if (!driver || count < 2 || busy_rounds < 1) {
 		fprintf(stderr, "usage: flipcheck --driver NAME [--mode WxH] [--count N] "
-			"[--busy-rounds N] [--test flip|atomic|vblank|cursor|busy|all] [--break]\n");
+			"[--busy-rounds N] [--test flip|atomic|vblank|cursor|idle-plane|busy|all] [--break]\n");
 		return 2;
 	}
 	smp = calloc(count + 2, sizeof(*smp));
@@ -672,6 +747,12 @@ int main(int argc, char **argv)
 		test_vblank(count / 2);
 	if (!strcmp(test, "cursor") || !strcmp(test, "all"))
 		test_cursor(b, count / 2);
+	if (!strcmp(test, "idle-plane") || !strcmp(test, "all")) {
+		if (drmSetClientCap(fd, DRM_CLIENT_CAP_ATOMIC, 1))
+			result(false, "idle plane: no atomic cap");
+		else
+			test_idle_plane(b, 12);
+	}
 	if (!strcmp(test, "busy") || !strcmp(test, "all")) {
 		test_busy(b, false, busy_rounds);
 		if (drmSetClientCap(fd, DRM_CLIENT_CAP_ATOMIC, 1) || !plane_id)
