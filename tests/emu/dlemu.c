@@ -99,7 +99,7 @@ static struct emu {
 	bool stalled, ctrl_fail;
 	bool key_pending;	/* a channel key's data stage is being read */
 	/*
-	 * Endpoint files in use: NEPS, or 0 with --no-bulk (an interface of
+	 * Endpoint files in use: NEPS, or 0 with --bulk no (an interface of
 	 * the adapter's class with no endpoint at all: a device that lies).
 	 */
 	int neps;
@@ -297,18 +297,19 @@ struct ep_set {
 	struct usb_endpoint_descriptor_no_audio ep[NEPS];
 } __attribute__((packed));
 
+/* the adapter's requests have the device as recipient */
+#define DESCS_HEAD(len) { \
+		.magic = LE(FUNCTIONFS_DESCRIPTORS_MAGIC_V2), \
+		.length = LE(len), \
+		.flags = LE(FUNCTIONFS_HAS_FS_DESC | FUNCTIONFS_HAS_HS_DESC | \
+			    FUNCTIONFS_ALL_CTRL_RECIP | FUNCTIONFS_CONFIG0_SETUP) }
+
 static const struct {
 	struct usb_functionfs_descs_head_v2 head;
 	__le32 fs_count, hs_count;
 	struct ep_set fs, hs;
 } __attribute__((packed)) descriptors = {
-	.head = {
-		.magic = LE(FUNCTIONFS_DESCRIPTORS_MAGIC_V2),
-		.length = LE(sizeof(descriptors)),
-		/* the adapter's requests have the device as recipient */
-		.flags = LE(FUNCTIONFS_HAS_FS_DESC | FUNCTIONFS_HAS_HS_DESC |
-				 FUNCTIONFS_ALL_CTRL_RECIP | FUNCTIONFS_CONFIG0_SETUP),
-	},
+	.head = DESCS_HEAD(sizeof(descriptors)),
 	.fs_count = LE(1 + NEPS),
 	.hs_count = LE(1 + NEPS),
 #define EP(n, mps) { .bLength = USB_DT_ENDPOINT_SIZE, \
@@ -326,18 +327,13 @@ static const struct {
 	.hs = SET(512),
 };
 
-/* --no-bulk: the same interface with no endpoint */
+/* --bulk no: the same interface with no endpoint */
 static const struct {
 	struct usb_functionfs_descs_head_v2 head;
 	__le32 fs_count, hs_count;
 	struct usb_interface_descriptor fs, hs;
 } __attribute__((packed)) descriptors_no_bulk = {
-	.head = {
-		.magic = LE(FUNCTIONFS_DESCRIPTORS_MAGIC_V2),
-		.length = LE(sizeof(descriptors_no_bulk)),
-		.flags = LE(FUNCTIONFS_HAS_FS_DESC | FUNCTIONFS_HAS_HS_DESC |
-				 FUNCTIONFS_ALL_CTRL_RECIP | FUNCTIONFS_CONFIG0_SETUP),
-	},
+	.head = DESCS_HEAD(sizeof(descriptors_no_bulk)),
 	.fs_count = LE(1),
 	.hs_count = LE(1),
 #define INTF0 { .bLength = USB_DT_INTERFACE_SIZE, \
@@ -1246,8 +1242,10 @@ int main(int argc, char **argv)
 			e.udc = argv[++i];
 		else if (!strcmp(argv[i], "--name"))
 			name = argv[++i];
-		else if (!strcmp(argv[i], "--bulk"))
-			e.neps = strcmp(argv[++i], "no") ? NEPS : 0;
+		else if (!strcmp(argv[i], "--bulk") && !strcmp(argv[i + 1], "yes"))
+			e.neps = NEPS, i++;
+		else if (!strcmp(argv[i], "--bulk") && !strcmp(argv[i + 1], "no"))
+			e.neps = 0, i++;
 		else if (!strcmp(argv[i], "--product"))
 			e.product = strtoul(argv[++i], NULL, 0);
 		else
