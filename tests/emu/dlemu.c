@@ -503,7 +503,8 @@ static void handle_setup(const struct usb_ctrlrequest *r)
 		buf[0] = 0;
 		pthread_mutex_lock(&e.lock);
 		for (i = 1; i < len; i++) {
-			off = (val >> 8) + i - 1;
+			/* an offset byte: the read wraps within the first 256 */
+			off = ((val >> 8) + i - 1) & 0xff;
 			buf[i] = off < e.mon.len ? e.mon.edid[off] : 0;
 		}
 		e.cs.edid++;

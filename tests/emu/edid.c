@@ -9,7 +9,7 @@
 #include "edid.h"
 
 const char *const monitor_names[] = {
-	"dvi1080", "vga768", "vga600", "cea", "corrupt", "none", NULL
+	"dvi1080", "vga768", "vga600", "cea", "cea3", "corrupt", "none", NULL
 };
 
 struct dtd {
@@ -127,23 +127,30 @@ static void base_block(uint8_t *b, const char *name, const struct dtd *pref,
 	checksum(b);
 }
 
-static void cea_block(uint8_t *e)
+/* a CEA-861 extension: a video data block of @nvic VICs, one DTD (1080p) */
+static void cea_block(uint8_t *e, const uint8_t *vics, unsigned int nvic)
 {
-	/* video data block: VIC 16 (1080p60, native), 4 (720p60), 2 (480p) */
-	static const uint8_t vdb[] = { 0x43, 0x90, 0x04, 0x02 };
+	uint8_t vdb[8];
+
+	vdb[0] = 0x40 | nvic;	/* tag 2: video data block */
+	memcpy(vdb + 1, vics, nvic);
 
 	memset(e, 0, 128);
 	e[0] = 0x02;		/* CEA-861 extension */
 	e[1] = 0x03;
 	e[3] = 0x01;		/* one native DTD, no audio/YCbCr */
-	memcpy(e + 4, vdb, sizeof(vdb));
-	e[2] = 4 + sizeof(vdb);	/* DTDs start after the data blocks */
+	memcpy(e + 4, vdb, nvic + 1);
+	e[2] = 4 + nvic + 1;	/* DTDs start after the data blocks */
 	put_dtd(e + e[2], &t1080, 600, 340);
 	checksum(e);
 }
 
 int monitor_build(const char *name, struct monitor *m)
 {
+	/* VIC 16 (1080p60, native), 4 (720p60), 2 (480p); 31 (1080p50), 19 (720p50) */
+	static const uint8_t vics[] = { 0x90, 0x04, 0x02 };
+	static const uint8_t vics2[] = { 31, 19 };
+
 	memset(m, 0, sizeof(*m));
 	m->name = name;
 	if (!strcmp(name, "dvi1080")) {
@@ -158,8 +165,18 @@ int monitor_build(const char *name, struct monitor *m)
 		m->len = 128;
 	} else if (!strcmp(name, "cea")) {
 		base_block(m->edid, "DLEMU HDTV", &t720, 1, 60, 34, 0x0861, 1);
-		cea_block(m->edid + 128);
+		cea_block(m->edid + 128, vics, sizeof(vics));
 		m->len = 256;
+	} else if (!strcmp(name, "cea3")) {
+		/*
+		 * Three extensions, as many HDMI monitors have: the last two
+		 * lie beyond the 256 bytes the vendor request reaches.
+		 */
+		base_block(m->edid, "DLEMU HDTV3", &t720, 1, 60, 34, 0x0863, 3);
+		cea_block(m->edid + 128, vics, sizeof(vics));
+		cea_block(m->edid + 256, vics2, sizeof(vics2));
+		cea_block(m->edid + 384, vics2, sizeof(vics2));
+		m->len = 512;
 	} else if (!strcmp(name, "corrupt")) {
 		/* a valid header, then bytes that no longer match the checksum */
 		base_block(m->edid, "DLEMU BAD", &t1080, 1, 53, 30, 0xbad0, 0);

@@ -6,7 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define EDID_MAX	256	/* two blocks: all the vendor request can address */
+/*
+ * A monitor may have more blocks than the vendor request can address (256
+ * bytes, the first E-DDC segment): reads wrap within those 256 bytes.
+ */
+#define EDID_MAX	512
 
 struct monitor {
 	const char *name;

@@ -648,6 +648,9 @@ static void test_monitors(void)
 	      "vga768 analog 1024 wide");
 	monitor_build("cea", &m);
 	CHECK(m.len == 256 && m.edid[126] == 1 && m.edid[128] == 2, "cea extension");
+	monitor_build("cea3", &m);
+	CHECK(m.len == 512 && m.edid[126] == 3 && m.edid[128] == 2 && m.edid[256] == 2 &&
+	      m.edid[384] == 2, "cea3: three extensions");
 	CHECK(monitor_build("nonsense", &m) == -1, "unknown monitor accepted");
 }
 

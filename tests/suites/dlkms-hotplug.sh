@@ -2,7 +2,9 @@
 # Monitor hotplug on dlkms's polled connector, with the card held open:
 # switching the emulated monitor (vga768, none, dvi1080) raises a "change"
 # uevent with HOTPLUG=1 on the card and GETCONNECTOR then shows the new
-# monitor (status, preferred mode, EDID blob); the connector type follows
+# monitor (status, preferred mode, EDID blob); a monitor with more EDID
+# extensions than the adapter's DDC request reaches keeps the blocks it
+# reaches (cea3: base and first extension); the connector type follows
 # the monitor at plug (DVI-D / VGA); a corrupt EDID gives a connected
 # connector with the fallback modes and no hotplug storm; EDID reads that
 # fail (the adapter not answering) keep the monitor for up to 3 reads.
@@ -104,6 +106,28 @@ expect_conn() {
 	fi
 }
 
+# expect_blocks WHAT EXT: the connector's EDID blob is 1 + EXT (hex) blocks,
+# the extension count byte says EXT, every block sums to 0, the first
+# extension is a CEA-861 one
+expect_blocks() {
+	local what=$1 ext=$2 edid sum b i j n
+	read -r _ _ _ _ edid <<<"$(conn_state)"
+	n=$((1 + 16#$ext))
+	sum=ok
+	for ((b = 0; b < ${#edid} / 256; b++)); do
+		i=0
+		for ((j = 0; j < 128; j++)); do i=$((i + 16#${edid:b * 256 + j * 2:2})); done
+		[ $((i % 256)) = 0 ] || sum="block $b sums to $((i % 256))"
+	done
+	if [ "${#edid}" = $((n * 256)) ] && [ "${edid:252:2}" = "$ext" ] &&
+	   [ "${edid:256:2}" = 02 ] && [ "$sum" = ok ]; then
+		ok "$what: EDID of $n blocks, extension count $ext, checksums good, CEA-861 first"
+	else
+		bad "$what: EDID of $((${#edid} / 256)) blocks, extension count ${edid:252:2}," \
+			"checksums: $sum, block 1 tag ${edid:256:2}; want $n blocks, count $ext, CEA-861"
+	fi
+}
+
 # switch_to MONITOR: switch the emulated monitor and wait for the card's hotplug uevent
 switch_to() {
 	local mon=$1 cn=$2 n lat
@@ -133,6 +157,13 @@ if [ -z "$BREAK" ]; then
 	expect_conn "switched to none" disconnected DVI-D - "none"
 	switch_to dvi1080 "$cn"
 	expect_conn "switched to dvi1080" connected DVI-D 1920x1080 "digital 1920x1080"
+	# three extensions, two beyond the 256 bytes the DDC request reaches:
+	# the base block and the first extension, the count made 1
+	switch_to cea3 "$cn"
+	expect_conn "switched to cea3" connected DVI-D 1280x720 "digital 1280x720"
+	expect_blocks "cea3" 01
+	switch_to dvi1080 "$cn"
+	expect_conn "back to dvi1080" connected DVI-D 1920x1080 "digital 1920x1080"
 else
 	expect_conn "plugged with dvi1080 (break: want VGA)" connected VGA 1920x1080 "digital 1920x1080"
 	switch_to dvi1080 "$cn" "vga768 (break: really dvi1080 again)"
@@ -141,6 +172,8 @@ else
 	expect_conn "switched to none (break: want connected)" connected DVI-D - "none"
 	switch_to dvi1080 "$cn"
 	expect_conn "switched to dvi1080 (break: want vga768)" connected DVI-D 1024x768 "analog 1024x768"
+	switch_to cea3 "$cn"
+	expect_blocks "cea3 (break: want the monitor's own count)" 03
 fi
 
 # The adapter stops answering (every control request stalls): a connected

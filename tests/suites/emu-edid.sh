@@ -16,7 +16,7 @@ check_monitor() {
 
 start_emu dvi1080
 prev=dvi1080
-for m in dvi1080 vga768 cea corrupt none; do
+for m in dvi1080 vga768 cea cea3 corrupt none; do
 	emu monitor "$m" >/dev/null || fail "emulator refused monitor $m"
 	if [ "$BREAK" = break ] && [ "$m" != "$prev" ]; then check_monitor "$prev"; else check_monitor "$m"; fi
 	prev=$m

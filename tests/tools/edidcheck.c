@@ -52,6 +52,9 @@ const char *edid_expect(const struct edid_info *i, const uint8_t *e, const char 
 	if (!strcmp(name, "vga768"))
 		return !i->digital && i->pref_w == 1024 && i->pref_h == 768 &&
 		       !i->extensions ? NULL : "not an analog 1024x768 monitor";
+	if (!strcmp(name, "cea3"))	/* blocks 2 and 3 are beyond the request's reach */
+		return i->digital && i->extensions == 3 && e[128] == 0x02 &&
+		       i->sums_ok[1] ? NULL : "not three extensions, the first CEA-861";
 	if (!strcmp(name, "cea"))
 		return i->digital && i->extensions == 1 && e[128] == 0x02 &&
 		       i->sums_ok[1] ? NULL : "no valid CEA-861 extension block";
