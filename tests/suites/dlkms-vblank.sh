@@ -6,7 +6,9 @@
 # disabled cursor off needs no modeset and waits for no pending flip; a
 # cursor hidden and shown right after a flip does not wait for it; a
 # second flip or non-blocking commit
-# while one is pending fails with EBUSY; and modetest -v keeps flipping,
+# while one is pending fails with EBUSY; modes the adapter cannot scan out
+# (interlace, doublescan, 16-bit overflows, a refresh under 20 Hz) are
+# refused (modecheck); and modetest -v keeps flipping,
 # never faster than the refresh. modetest's flips are full frames, which
 # under TCG take longer than a frame to compose, so its rate is reported,
 # not required to equal the refresh.
@@ -42,6 +44,23 @@ run_monitor() {
 		ok "flips, atomic commits and vblank waits paced at the refresh on $mon"
 	else
 		bad "flipcheck on $mon ($(grep -c '^not ok' "$out") checks failed)"
+	fi
+
+	# Modes made up by userspace that the adapter cannot scan out as
+	# programmed (interlace, doublescan, timings past the 16-bit counters,
+	# a refresh under 20 Hz) are refused by SETCRTC and atomic commits,
+	# TEST_ONLY or not; the monitor's own mode still works (modecheck).
+	if [ "$mon" = vga768 ]; then
+		"$TOOLS/modecheck" --driver dlkms ${BREAK:+--break} >/tmp/modecheck.log 2>&1
+		rc=$?
+		cat /tmp/modecheck.log
+		cp /tmp/modecheck.log "$OUT/"
+		if [ "$rc" = 0 ]; then
+			ok "modecheck: impossible modes refused with EINVAL, the monitor's mode works"
+		else
+			bad "modecheck on $mon ($(grep -c '^not ok' /tmp/modecheck.log) checks failed)"
+		fi
+		wait_mode "$size" 30 || fail "no $size mode after modecheck"
 	fi
 
 	# modetest prints its rate only every 60 flips, and full 1080p frames
