@@ -9,7 +9,9 @@
 # dma-buf fd is still held; a replug with an old fd still open is a new card
 # with another minor, pixel-exact. Kprobes on usbcore show the driver's URBs
 # freed at the yank and the usb_device released by the final release. Then
-# the same tool runs on in-tree udl, as information only.
+# the same tool runs on in-tree udl, as information only. No connector poll
+# touches the gone device (a kprobe on its detect), and an open CRC file
+# holds the device until it is closed.
 #   dlkms-unplug.sh [break]   "break" inverts every expectation, of the tool
 #                             and of this suite, to show each check goes
 #                             red (the run must then fail)
@@ -113,17 +115,48 @@ modprobe usbcore || fail "modprobe usbcore"
 trace_usb
 echo 0 >/sys/class/graphics/fbcon/cursor_blink 2>/dev/null
 
+# No connector poll of a gone device: a kprobe on the connector's detect
+# tells the output poll worker's calls (a kworker) from those of a master's
+# GETCONNECTOR (yankcheck), between yankcheck's trace markers for the
+# node's removal and the end of its lingering with everything held (15 s,
+# more than the poll's 10 s period, after a last GETCONNECTOR).
+DETECT=dlkms_connector_helper_detect_ctx
+detect_probe() {
+	if [ "$1" = on ]; then
+		echo "p:dlkms_detect dlkms:$DETECT" >>"$TR/kprobe_events" ||
+			fail "kprobe on $DETECT"
+		echo 1 >"$TR/events/kprobes/dlkms_detect/enable" || fail "enable the detect kprobe"
+	else
+		echo 0 >"$TR/events/kprobes/dlkms_detect/enable"
+		echo "-:dlkms_detect" >>"$TR/kprobe_events"
+	fi
+}
+# detects_after_yank COMM: detect calls by tasks named COMM* while yankcheck lingered
+detects_after_yank() {
+	awk -v c="$1" '/yankcheck: the node is gone/ { on = 1 } /yankcheck: done lingering/ { on = 0 }
+		on && / dlkms_detect: / { sub(/^ +/, ""); if (index($1, c) == 1) n++ }
+		END { print n + 0 }' "$TR/trace"
+}
+
 # 1-5, 8: the tool, from a master fd with everything the doc talks about
 plug
 card=$CARD
 ok "dlkms bound, $card ($MON), fbcon lit $SIZE"
 n0=$(released)
-timeout 120 "$TOOLS/yankcheck" --driver dlkms ${BREAK:+--break} >/tmp/yank1.log 2>&1
+detect_probe on
+timeout 150 "$TOOLS/yankcheck" --driver dlkms --linger 15 ${BREAK:+--break} >/tmp/yank1.log 2>&1
 rc=$?
 cat /tmp/yank1.log
 cp /tmp/yank1.log "$OUT/"
 [ "$rc" = 0 ] || bad "yankcheck: exit $rc, $(grep -c '^not ok' /tmp/yank1.log) checks failed"
 wait_gone "$card" || bad "$card still there after yankcheck's yank"
+cp "$TR/trace" "$OUT/trace-yank1.txt"
+n=$(detects_after_yank yankcheck)
+[ "$n" -ge 1 ] || bad "the detect kprobe saw no GETCONNECTOR of yankcheck's after the yank (no markers?)"
+polls=$(detects_after_yank kworker)
+check "$(is "$polls" 0)" "after the yank: $polls connector polls of the gone device in 15 s" \
+	"($n detects by yankcheck's GETCONNECTORs)"
+detect_probe off
 # 6: everything closed, the device goes (and the usb_device with it, before
 # any rmmod) and so does the module
 wait_released "$n0" 1 >/dev/null
@@ -286,6 +319,29 @@ n=$(($(released) - n0))
 check "$(is "$n" 1)" "hub port: the old device released once yankcheck closed it ($n times), the new one lives"
 stop_emu
 unload_after "after the hub port yank and the new card was unplugged" "$n0" 2
+
+# The CRC file (debugfs crtc-0/crc/data, the DRM core's) open across the
+# yank: its release calls into the CRTC whenever it comes, also after the
+# last DRM fd is closed, so the open file holds the device (and the module
+# whose code the release runs). Nothing else is held here: the device goes
+# only when the CRC file is closed, and then once. A release into freed
+# memory would show as a slub poison report or an oops in the kernel log.
+plug
+card=$CARD
+n0=$(released)
+crc=/sys/kernel/debug/dri/$((16#$(stat -c %T "$card")))/crtc-0/crc/data
+[ -e "$crc" ] || fail "no CRC file $crc"
+exec 8<"$crc" || fail "open $crc"
+emu yank >/dev/null || fail "yank"
+wait_gone "$card" || bad "$card still there 10 s after the yank"
+sleep 2
+n=$(($(released) - n0))
+check "$(is "$n" 0)" "CRC file open across the yank, nothing else held: device not released ($n releases)"
+check "$(is "$([ "$(refcnt)" != 0 ] && echo held)" held)" \
+	"CRC file open: the module is held (refcnt $(refcnt))"
+exec 8<&-
+stop_emu
+unload_after "after the CRC file was closed" "$n0" 1
 
 # udl, as information: it unplugs with drm_dev_unplug, so ENODEV everywhere
 sed -i '/^install udl /d' /etc/modprobe.d/dlkms-suite.conf

@@ -21,7 +21,8 @@
  *     endpoint not draining (the flip, or a commit turning the CRTC off
  *     behind the flip's stuck transfer) delivers its event;
  *  4. CREATE_LEASE fails with ENODEV (the objects are all leased already,
- *     so a driver without a gone check answers EBUSY); the lessee still
+ *     so a driver without a gone check answers EBUSY), also encoded with
+ *     another size (the core goes by the command's number); the lessee still
  *     works (resources, flips with events, a commit);
  *     a non-blocking flip with IN_FENCE_FD (an unsignalled vgem fence)
  *     gives no event until vgem signals the fence, and then gives it -- as
@@ -35,13 +36,17 @@
  *     the doc asks ENXIO).
  *
  *   yankcheck [--driver NAME] [--socket PATH] [--count N] [--mid-flip] [--break]
- *             [--yank-cmd CMD]
+ *             [--yank-cmd CMD] [--linger SEC]
  *   yankcheck [--driver NAME] --hold mmap|dmabuf
  *
  * --break inverts every assertion, to show that each can go red.
  * --yank-cmd runs CMD with sh -c instead of the emulator's "yank" (say a hub
  * port power switch, tests/tools/hubport); it must exit 0, then the node
  * must go within 20 s as after the emulator's yank.
+ * --linger probes the connector once more at the end and then holds
+ * everything SEC seconds before letting go (the suite watches for connector
+ * polls of the gone device meanwhile). Trace markers (tracefs) say when the
+ * node went and when the lingering ended.
  * --hold keeps only a mapping of a dumb buffer (fds closed) or only its
  * dma-buf fd, prints "held", and lets go when a line (or EOF) arrives on
  * stdin, after checking the held thing still reads back without SIGBUS;
@@ -122,6 +127,23 @@ static void result(bool good, const char *fmt, ...)
 	else
 		failed++;
 }
+
+/*
+ * A line in the kernel's trace buffer, for a suite that reads kprobe hits
+ * around the yank; nothing if tracefs is not mounted.
+ */
+static void trace_mark(const char *what)
+{
+	int t = open("/sys/kernel/tracing/trace_marker", O_WRONLY | O_CLOEXEC);
+
+	if (t < 0)
+		return;
+	if (write(t, what, strlen(what)) < 0)
+		perror("trace_marker");
+	close(t);
+}
+
+static int linger;
 
 static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void note(const char *fmt, ...)
@@ -1172,6 +1194,7 @@ int main(int argc, char **argv)
 		{ "hold", required_argument, NULL, 'H' },
 		{ "break", no_argument, NULL, 'b' },
 		{ "yank-cmd", required_argument, NULL, 'y' },
+		{ "linger", required_argument, NULL, 'l' },
 		{ }
 	};
 	const char *hold_what = NULL;
@@ -1198,9 +1221,10 @@ int main(int argc, char **argv)
 		case 'H': hold_what = optarg; break;
 		case 'b': broken = 1; break;
 		case 'y': yank_cmd = optarg; break;
+		case 'l': linger = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: yankcheck [--driver NAME] [--socket PATH] "
-				"[--count N] [--mid-flip] [--break] [--yank-cmd CMD] | "
+				"[--count N] [--mid-flip] [--break] [--yank-cmd CMD] [--linger SEC] | "
 				"--hold mmap|dmabuf\n");
 			return 2;
 		}
@@ -1380,6 +1404,7 @@ int main(int argc, char **argv)
 		die("%s still there 20 s after the yank", path);
 	note("yanked: %s and /sys/dev/char/%u:%u gone after %.0f ms", path, major(st.st_rdev),
 	     minor(st.st_rdev), (now() - t0) * 1e3);
+	trace_mark("yankcheck: the node is gone");
 	if (mid_flip) {
 		bool got;
 
@@ -1464,6 +1489,31 @@ int main(int argc, char **argv)
 		       "(got %s)", r ? errname(e) : "success");
 		if (!r)
 			close(cl.fd);
+	}
+	{
+		/*
+		 * The same request encoded with a larger size: drm_ioctl()
+		 * goes by the command's number and copies what the size says,
+		 * so this is CREATE_LEASE as much as the one above.
+		 */
+		struct {
+			struct drm_mode_create_lease cl;
+			uint64_t more;
+		} big = { .cl = {
+			.object_ids = (uint64_t)(uintptr_t)objs,
+			.object_count = 3,
+			.flags = O_CLOEXEC,
+		} };
+		unsigned long cmd = _IOC(_IOC_READ | _IOC_WRITE, DRM_IOCTL_BASE,
+					 _IOC_NR(DRM_IOCTL_MODE_CREATE_LEASE), sizeof(big));
+
+		r = ioctl(fd, cmd, &big);
+		e = r ? errno : 0;
+		result(r && e == ENODEV, "master: CREATE_LEASE encoded with size %zu (0x%lx) after "
+		       "the yank fails with ENODEV (got %s)", sizeof(big), cmd,
+		       r ? errname(e) : "success");
+		if (!r)
+			close(big.cl.fd);
 	}
 	check_resources(lfd, "lessee");
 	flips(lfd, "lessee", 10, A.fb, B.fb, false);
@@ -1550,6 +1600,15 @@ int main(int argc, char **argv)
 	}
 	fbdev_after();
 	result(sigbus_count == 0, "no SIGBUS from any map (%d)", (int)sigbus_count);
+
+	if (linger) {
+		/* a master's probe once more, then the suite's window for polls */
+		check_connector(fd, "master, before lingering");
+		note("lingering %d s with everything held", linger);
+		fflush(stdout);
+		sleep(linger);
+		trace_mark("yankcheck: done lingering");
+	}
 
 	/* everything goes; the suite checks the device is released after this */
 	if (mapA2)
