@@ -156,11 +156,12 @@ n=$(detects_after_yank yankcheck)
 polls=$(detects_after_yank kworker)
 check "$(is "$polls" 0)" "after the yank: $polls connector polls of the gone device in 15 s" \
 	"($n detects by yankcheck's GETCONNECTORs)"
-detect_probe off
 # 6: everything closed, the device goes (and the usb_device with it, before
 # any rmmod) and so does the module
 wait_released "$n0" 1 >/dev/null
 usb_released "after yankcheck closed everything"
+# after the URB count: removing a kprobe event empties the trace buffer
+detect_probe off
 unload_after "after yankcheck closed everything" "$n0" 1
 
 # 6, converse: only a mapping (fds closed) or only the dma-buf fd is held
