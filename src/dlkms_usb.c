@@ -136,14 +136,27 @@ int dlkms_read_edid_bytes(struct dlkms_device *dl, unsigned int off, u8 *buf,
 	return ret;
 }
 
-/* drm_edid_read_custom() callback */
+/*
+ * drm_edid_read_custom() callback. The DDC request addresses the first 256
+ * bytes only (no E-DDC segment pointer), so a monitor's blocks from 2 on
+ * cannot be read. Failing them would lose everything: the core drops the
+ * whole EDID when any block's read fails (_drm_do_get_edid() on 6.1 to
+ * 7.2). A block that fails its checksum, though, it counts as invalid and
+ * leaves out, fixing the extension count and checksum of the base block.
+ * So such a block is answered with one that cannot pass (all zeros but the
+ * checksum byte), and the EDID is the base block and its first extension,
+ * all that is there to read.
+ */
 int dlkms_read_edid(void *data, u8 *buf, unsigned int block, size_t len)
 {
 	struct dlkms_device *dl = data;
 	int idx, ret;
 
-	if (block > 1)
-		return -EINVAL;
+	if (block > 1) {
+		memset(buf, 0, len);
+		buf[len - 1] = 1;
+		return 0;
+	}
 	idx = dlkms_hw_enter(dl);
 	if (dlkms_hw_ready(dl))
 		ret = dlkms_read_edid_bytes(dl, block * 128, buf, len);
