@@ -23,8 +23,22 @@
 #define DLKMS_MIN_HEIGHT	480
 
 /*
+ * The timing registers are 16-bit LFSR counters, whose period is 2^16 - 1:
+ * a count of 0xffff reads as 0. The largest count programmed is the total.
+ */
+#define DLKMS_MAX_TOTAL		0xfffe
+/*
+ * The slowest refresh taken. The vblank is a timer at the mode's refresh,
+ * and commits complete at it: a mode of a frame a minute (or a day) would
+ * stall every commit, and the helpers give up on a flip after 10 s. The
+ * slowest standard modes are CEA-861's 24 Hz ones (23.976 Hz).
+ */
+#define DLKMS_MIN_VREFRESH	20
+
+/*
  * What the adapter can scan out. Used for probed modes and, through the
- * CRTC's mode_valid, for every mode userspace commits.
+ * CRTC's and the mode config's mode_valid, for every mode userspace
+ * commits (SETCRTC, an atomic MODE_ID, TEST_ONLY or not).
  */
 enum drm_mode_status dlkms_mode_valid(struct dlkms_device *dl,
 				      const struct drm_display_mode *mode)
@@ -33,10 +47,27 @@ enum drm_mode_status dlkms_mode_valid(struct dlkms_device *dl,
 		return MODE_BAD;
 	if (mode->hdisplay > DLKMS_MAX_WIDTH || mode->vdisplay > DLKMS_MAX_HEIGHT)
 		return MODE_BAD;
-	/* the timing registers are 16 bits; a frame must end */
-	if (mode->htotal > 0xffff || mode->vtotal > 0xffff || mode->vscan > 1 ||
-	    !mode->clock || !mode->htotal || !mode->vtotal)
+	/*
+	 * The adapter scans out progressive frames, line by line. For the
+	 * other kinds the core derives the crtc_ timings (which are what is
+	 * sent) by halving or doubling the vertical ones, while the picture
+	 * is rendered at vdisplay: the registers would then describe another
+	 * frame than the one in the device's memory, and a doubled timing
+	 * can wrap its 16 bits. With these refused, the crtc_ timings equal
+	 * the mode's, so the checks below are of what goes on the wire.
+	 */
+	if (mode->flags & DRM_MODE_FLAG_INTERLACE)
+		return MODE_NO_INTERLACE;
+	if (mode->flags & DRM_MODE_FLAG_DBLSCAN || mode->vscan > 1)
+		return MODE_NO_DBLESCAN;
+	if (!mode->clock || !mode->htotal || !mode->vtotal)
 		return MODE_BAD;
+	if (mode->htotal > DLKMS_MAX_TOTAL)
+		return MODE_H_ILLEGAL;
+	if (mode->vtotal > DLKMS_MAX_TOTAL)
+		return MODE_V_ILLEGAL;
+	if ((u64)mode->clock * 1000 < (u64)DLKMS_MIN_VREFRESH * mode->htotal * mode->vtotal)
+		return MODE_CLOCK_LOW;
 	if ((u32)mode->hdisplay * mode->vdisplay > dl->pixel_limit)
 		return MODE_MEM;
 	/* both planes must fit in the device's memory */
