@@ -77,10 +77,21 @@ static bool dlkms_file_gone(struct file *filp)
 	return !dlkms_hw_present(to_dlkms(file_priv->minor->dev));
 }
 
-/* a lease of a device that is gone is not worth having */
+/*
+ * A lease of a device that is gone is not worth having. drm_ioctl() picks
+ * the handler by the command's number alone and copies whatever size the
+ * command encodes (zero-filling or truncating), so the number, not the
+ * whole command, says what is asked for: CREATE_LEASE encoded with another
+ * size or direction is CREATE_LEASE all the same.
+ */
+static bool dlkms_ioctl_refused(struct file *filp, unsigned int cmd)
+{
+	return _IOC_NR(cmd) == _IOC_NR(DRM_IOCTL_MODE_CREATE_LEASE) && dlkms_file_gone(filp);
+}
+
 static long dlkms_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 {
-	if (cmd == DRM_IOCTL_MODE_CREATE_LEASE && dlkms_file_gone(filp))
+	if (dlkms_ioctl_refused(filp, cmd))
 		return -ENODEV;
 	return drm_ioctl(filp, cmd, arg);
 }
@@ -89,7 +100,7 @@ static long dlkms_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 /* struct drm_mode_create_lease has the same layout for 32-bit callers */
 static long dlkms_compat_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 {
-	if (cmd == DRM_IOCTL_MODE_CREATE_LEASE && dlkms_file_gone(filp))
+	if (dlkms_ioctl_refused(filp, cmd))
 		return -ENODEV;
 	return drm_compat_ioctl(filp, cmd, arg);
 }
@@ -256,6 +267,14 @@ static void dlkms_usb_disconnect(struct usb_interface *intf)
 	 */
 	drm_kms_helper_poll_disable(drm);
 	mutex_lock(&drm->mode_config.mutex);
+	/*
+	 * Nothing is left to poll, and nothing may start the poll again: on
+	 * 6.12 and 7.2 every probe of a connector (a master's GETCONNECTOR)
+	 * re-enables the polling drm_kms_helper_poll_disable() stopped, as
+	 * long as a connector is marked polled (6.1 only when the poll module
+	 * parameter changed). So the connector is not marked any more.
+	 */
+	dl->connector.polled = 0;
 	dl->connector.status = connector_status_disconnected;
 	dl->connector.epoch_counter++;
 	mutex_unlock(&drm->mode_config.mutex);
