@@ -20,9 +20,12 @@
  */
 
 #include <linux/crc32.h>
+#include <linux/module.h>
 #include <linux/string.h>
+#include <linux/workqueue.h>
 
 #include <drm/drm_crtc.h>	/* and drm_debugfs_crc.h, which 6.1 cannot include first */
+#include <drm/drm_drv.h>
 #include <drm/drm_print.h>
 #include <drm/drm_vblank.h>
 
@@ -88,6 +91,47 @@ void dlkms_crc_update(struct dlkms_device *dl, unsigned int y1, unsigned int y2)
 }
 
 /*
+ * The open crc/data file holds the device, and this module. The file is
+ * the core's (drm_debugfs_crc.c), and its release calls set_crc_source()
+ * and then cleans up under crtc->crc.lock, in the CRTC's memory, whenever
+ * it is closed: after a yank that may be after the last DRM fd went, when
+ * nothing else holds the device (debugfs calls releases of removed files
+ * all the same). So turning the source on takes a reference, and turning
+ * it off hands it to this work, which drops it once the release is done
+ * with the CRTC: when the entries it frees are gone, or a new open has
+ * taken the file. The reference holds the module too: the release runs
+ * its code, and rmmod could otherwise take it while the file is open.
+ */
+static void dlkms_crc_put_work(struct work_struct *work)
+{
+	struct dlkms_device *dl = container_of(to_delayed_work(work), struct dlkms_device,
+					       crc_put_work);
+	bool done = true;
+	int n;
+
+#ifdef CONFIG_DEBUG_FS
+	spin_lock_irq(&dl->crtc.crc.lock);
+	done = !dl->crtc.crc.entries || dl->crtc.crc.opened;
+	spin_unlock_irq(&dl->crtc.crc.lock);
+#endif
+	if (!done) {
+		queue_delayed_work(system_wq, &dl->crc_put_work, 1);
+		return;
+	}
+	/* the last put frees @dl: nothing of it is used after */
+	for (n = atomic_xchg(&dl->crc_puts, 0); n; n--) {
+		drm_dev_put(&dl->drm);
+		module_put(THIS_MODULE);
+	}
+}
+
+void dlkms_crc_init(struct dlkms_device *dl)
+{
+	spin_lock_init(&dl->crc_lock);
+	INIT_DELAYED_WORK(&dl->crc_put_work, dlkms_crc_put_work);
+}
+
+/*
  * Opening crc/data turns the source on, closing it turns it off; the core
  * lets one opener in at a time, so these calls never overlap.
  */
@@ -117,11 +161,18 @@ int dlkms_crtc_set_crc_source(struct drm_crtc *crtc, const char *source)
 	 * source is on. With the CRTC off there is no vblank to get, and no
 	 * frame to report either.
 	 */
-	if (enabled && !was)
+	if (enabled && !was) {
 		dl->crc_vblank_ref = !drm_crtc_vblank_get(crtc);
+		__module_get(THIS_MODULE);
+		drm_dev_get(&dl->drm);
+	}
 	if (!enabled && dl->crc_vblank_ref) {
 		drm_crtc_vblank_put(crtc);
 		dl->crc_vblank_ref = false;
+	}
+	if (!enabled && was) {
+		atomic_inc(&dl->crc_puts);
+		queue_delayed_work(system_wq, &dl->crc_put_work, 0);
 	}
 	return 0;
 }

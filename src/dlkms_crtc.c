@@ -226,7 +226,7 @@ int dlkms_crtc_init(struct dlkms_device *dl)
 		return ret;
 	drm_crtc_helper_add(&dl->crtc, &dlkms_crtc_helper_funcs);
 
-	spin_lock_init(&dl->crc_lock);
+	dlkms_crc_init(dl);
 	dlkms_hrtimer_setup(&dl->vblank_timer, dlkms_vblank_timer_fn);
 	dl->vblank_period = ns_to_ktime(16666667);
 	return drmm_add_action_or_reset(drm, dlkms_vblank_timer_fini, NULL);

@@ -197,6 +197,9 @@ struct dlkms_device {
 	bool crc_enabled;
 	bool crc_vblank_ref;		/* holds a vblank reference for it */
 	u32 crc_value;
+	/* references of closed crc/data files, dropped once the core is done */
+	atomic_t crc_puts;
+	struct delayed_work crc_put_work;
 
 	struct dlkms_stats stats;
 };
@@ -260,6 +263,7 @@ enum drm_mode_status dlkms_mode_valid(struct dlkms_device *dl,
 				      const struct drm_display_mode *mode);
 
 /* dlkms_crc.c */
+void dlkms_crc_init(struct dlkms_device *dl);
 const char *const *dlkms_crtc_get_crc_sources(struct drm_crtc *crtc, size_t *count);
 int dlkms_crtc_verify_crc_source(struct drm_crtc *crtc, const char *source,
 				 size_t *values_cnt);
