@@ -101,7 +101,12 @@ void dlkms_crc_update(struct dlkms_device *dl, unsigned int y1, unsigned int y2)
  * with the CRTC: when the entries it frees are gone, or a new open has
  * taken the file. The reference holds the module too: the release runs
  * its code, and rmmod could otherwise take it while the file is open.
+ * The work runs on a queue of this module's, which module exit destroys:
+ * rmmod, let in by the work's last module_put(), waits there for the work
+ * to have returned.
  */
+static struct workqueue_struct *dlkms_crc_wq;
+
 static void dlkms_crc_put_work(struct work_struct *work)
 {
 	struct dlkms_device *dl = container_of(to_delayed_work(work), struct dlkms_device,
@@ -115,7 +120,7 @@ static void dlkms_crc_put_work(struct work_struct *work)
 	spin_unlock_irq(&dl->crtc.crc.lock);
 #endif
 	if (!done) {
-		queue_delayed_work(system_wq, &dl->crc_put_work, 1);
+		queue_delayed_work(dlkms_crc_wq, &dl->crc_put_work, 1);
 		return;
 	}
 	/* the last put frees @dl: nothing of it is used after */
@@ -123,6 +128,17 @@ static void dlkms_crc_put_work(struct work_struct *work)
 		drm_dev_put(&dl->drm);
 		module_put(THIS_MODULE);
 	}
+}
+
+int __init dlkms_crc_module_init(void)
+{
+	dlkms_crc_wq = alloc_workqueue("dlkms_crc", 0, 0);
+	return dlkms_crc_wq ? 0 : -ENOMEM;
+}
+
+void dlkms_crc_module_exit(void)
+{
+	destroy_workqueue(dlkms_crc_wq);
 }
 
 void dlkms_crc_init(struct dlkms_device *dl)
@@ -172,7 +188,7 @@ int dlkms_crtc_set_crc_source(struct drm_crtc *crtc, const char *source)
 	}
 	if (!enabled && was) {
 		atomic_inc(&dl->crc_puts);
-		queue_delayed_work(system_wq, &dl->crc_put_work, 0);
+		queue_delayed_work(dlkms_crc_wq, &dl->crc_put_work, 0);
 	}
 	return 0;
 }

@@ -402,7 +402,27 @@ static struct usb_driver dlkms_usb_driver = {
 	.post_reset = dlkms_usb_post_reset,
 	.id_table = dlkms_id_table,
 };
-module_usb_driver(dlkms_usb_driver);
+
+static int __init dlkms_init(void)
+{
+	int ret;
+
+	ret = dlkms_crc_module_init();
+	if (ret)
+		return ret;
+	ret = usb_register(&dlkms_usb_driver);
+	if (ret)
+		dlkms_crc_module_exit();
+	return ret;
+}
+module_init(dlkms_init);
+
+static void __exit dlkms_exit(void)
+{
+	usb_deregister(&dlkms_usb_driver);
+	dlkms_crc_module_exit();
+}
+module_exit(dlkms_exit);
 
 MODULE_DESCRIPTION("KMS driver for " DRIVER_DESC);
 MODULE_AUTHOR("dlkms developers");

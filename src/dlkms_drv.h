@@ -263,6 +263,8 @@ enum drm_mode_status dlkms_mode_valid(struct dlkms_device *dl,
 				      const struct drm_display_mode *mode);
 
 /* dlkms_crc.c */
+int dlkms_crc_module_init(void);
+void dlkms_crc_module_exit(void);
 void dlkms_crc_init(struct dlkms_device *dl);
 const char *const *dlkms_crtc_get_crc_sources(struct drm_crtc *crtc, size_t *count);
 int dlkms_crtc_verify_crc_source(struct drm_crtc *crtc, const char *source,
