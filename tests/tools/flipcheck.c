@@ -412,6 +412,20 @@ static void test_cursor(struct buf *b, int n)
  * that adds the CRTC there also trips the core's "adding CRTC not allowed
  * without modesets" warning, which fails the run from the kernel log.
  */
+/* FB_ID=0 and CRTC_ID=0 on @plane; 0 or -1 with errno */
+static int idle_plane_commit(uint32_t plane, uint32_t fb_prop, uint32_t crtc_prop,
+			     unsigned int flags)
+{
+	drmModeAtomicReqPtr req = drmModeAtomicAlloc();
+	int r;
+
+	drmModeAtomicAddProperty(req, plane, fb_prop, 0);
+	drmModeAtomicAddProperty(req, plane, crtc_prop, 0);
+	r = drmModeAtomicCommit(fd, req, flags, NULL);
+	drmModeAtomicFree(req);
+	return r;
+}
+
 static void test_idle_plane(struct buf *b, int rounds)
 {
 	drmModePlaneResPtr pres = drmModeGetPlaneResources(fd);
@@ -441,23 +455,28 @@ static void test_idle_plane(struct buf *b, int rounds)
 	crtc_prop = prop_id(cursor, DRM_MODE_OBJECT_PLANE, "CRTC_ID");
 	drmModeSetCursor(fd, crtc_id, 0, 0, 0);
 	for (i = 0; i < rounds; i++) {
-		drmModeAtomicReqPtr req = drmModeAtomicAlloc();
 		unsigned int flags = i == 0 ? DRM_MODE_ATOMIC_TEST_ONLY :
 				     i == 1 ? 0 : DRM_MODE_ATOMIC_NONBLOCK;
 
 		nsmp = 0;
+		/*
+		 * The core answers a non-blocking commit with EBUSY while the
+		 * plane's previous commit is not done, and one with no CRTC
+		 * has no event to wait for: a blocking commit of the same
+		 * before each waits it out, so that only a flip the commit
+		 * should not have touched can make it busy.
+		 */
+		if (i >= 3 && idle_plane_commit(cursor, fb_prop, crtc_prop, 0))
+			printf("# idle plane %d: the blocking commit before it: %s\n", i,
+			       strerror(errno));
 		/* from round 2 on, behind a flip still pending on the CRTC */
 		if (i >= 2 && drmModePageFlip(fd, crtc_id, b[i & 1].fb,
 					      DRM_MODE_PAGE_FLIP_EVENT, NULL)) {
 			printf("# idle plane %d: PAGE_FLIP: %s\n", i, strerror(errno));
-			drmModeAtomicFree(req);
 			break;
 		}
 		pending = i >= 2;
-		drmModeAtomicAddProperty(req, cursor, fb_prop, 0);
-		drmModeAtomicAddProperty(req, cursor, crtc_prop, 0);
-		r = drmModeAtomicCommit(fd, req, flags, NULL);
-		drmModeAtomicFree(req);
+		r = idle_plane_commit(cursor, fb_prop, crtc_prop, flags);
 		if (r) {
 			printf("# idle plane %d (%s): %s\n", i,
 			       i == 0 ? "TEST_ONLY" : i == 1 ? "blocking" : "non-blocking, flip pending",
