@@ -132,7 +132,7 @@ static void dlkms_crc_put_work(struct work_struct *work)
 
 int __init dlkms_crc_module_init(void)
 {
-	dlkms_crc_wq = alloc_workqueue("dlkms_crc", 0, 0);
+	dlkms_crc_wq = alloc_workqueue("dlkms_crc", WQ_UNBOUND, 0);
 	return dlkms_crc_wq ? 0 : -ENOMEM;
 }
 
