@@ -2,7 +2,8 @@
 # The fbdev console on dlkms: text written to the VT shows up in the frame
 # the emulated monitor decodes (in fbcon's default light grey on black), and
 # clearing the console removes it again; text written while the adapter's
-# bulk endpoint is halted is on the monitor once it takes data again.
+# bulk endpoint is halted is on the monitor once it takes data again; an
+# adapter that stops draining holds no commit for longer than a bound.
 # Leaves fbcon.png for the README.
 #   dlkms-fbcon.sh [break]   "break" wants the text not to show
 . tests/suites/lib.sh
@@ -80,6 +81,43 @@ cmp -s /tmp/after-halt.raw /tmp/resent.raw ||
 	fail "after the halt the monitor does not show what the console drew ($n foreground pixels, $(frame_pixels a8a8a8) after a full resend): $(cmp /tmp/after-halt.raw /tmp/resent.raw | head -n 1)"
 [ "$n" -gt 20000 ] || fail "the text written during the halt is not there ($n foreground pixels)"
 ok "bulk transfers failed while the console wrote (endpoint halted); afterwards the frame equals a full resend ($n foreground pixels): $(dmesg | grep -o 'bulk transfer failed.*' | head -n 1)"
+
+# An adapter that stops draining its endpoint (emu drain stop: nothing is
+# taken, nothing fails) while the console is filled with noise, more than
+# the URBs in flight hold: the render pass must give up within its bound
+# (1 s, DLKMS_URB_TIMEOUT_MS) with one line, so that a blank and an
+# unblank of fb0 -- commits that wait for the renderer -- each return
+# within 5 s rather than when the device drains. Once it drains again,
+# the frame must be the one a full resend gives.
+w0=$(dmesg | grep -c 'took no data')
+emu drain stop >/dev/null || fail "emulator: drain stop"
+dd if=/dev/urandom of=/dev/fb0 bs=64k count=24 2>/dev/null
+sleep 2
+stuck=
+for b in 1 0; do
+	echo "$b" >/sys/class/graphics/fb0/blank &
+	bp=$!
+	for i in $(seq 1 50); do kill -0 "$bp" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$bp" 2>/dev/null; then
+		stuck="blank=$b has not returned 5 s into the stall ($(ps -o stat=,wchan:32= -p "$bp"))"
+		break
+	fi
+	wait "$bp" || { stuck="blank=$b failed"; break; }
+done
+emu drain normal >/dev/null || fail "emulator: drain normal"
+if [ -n "$stuck" ]; then
+	wait "$bp"
+	fail "an adapter that stopped draining: $stuck"
+fi
+w=$(($(dmesg | grep -c 'took no data') - w0))
+[ "$w" = 1 ] || fail "an adapter that stopped draining: $w 'took no data' lines, want 1"
+settle_frame /tmp/after-drain.raw || fail "the frame did not settle once the adapter drained again"
+echo 1 >/sys/class/graphics/fb0/blank && sleep 1 && echo 0 >/sys/class/graphics/fb0/blank ||
+	fail "could not blank and unblank fb0"
+settle_frame /tmp/resent2.raw || fail "the frame did not settle after the unblank"
+cmp -s /tmp/after-drain.raw /tmp/resent2.raw ||
+	fail "once the adapter drained again the monitor does not show the console's frame: $(cmp /tmp/after-drain.raw /tmp/resent2.raw | head -n 1)"
+ok "an adapter that stopped draining: blank and unblank returned within 5 s, one line ($(dmesg | grep -o 'the adapter took no data.*' | tail -n 1)); drained again, the frame equals a full resend"
 
 stop_emu
 for i in $(seq 1 50); do [ "$(cat /sys/module/dlkms/refcnt)" = 0 ] && break; sleep 0.1; done
