@@ -137,6 +137,14 @@ struct dlkms_device {
 	 */
 	struct delayed_work xfer_error_work;
 	atomic_t xfer_status;
+	/*
+	 * The adapter took no data for DLKMS_URB_TIMEOUT_MS with every URB
+	 * in flight: render passes fail at once instead of waiting, until a
+	 * transfer completes; then @stall_end_work has the registers and the
+	 * whole picture sent again (dlkms_usb.c).
+	 */
+	bool bulk_stalled;
+	struct work_struct stall_end_work;
 
 	/*
 	 * What commits queued for the render worker (dlkms_render.c), under

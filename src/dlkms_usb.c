@@ -203,10 +203,47 @@ static void dlkms_xfer_error_work(struct work_struct *work)
 	dlkms_render_refresh(dl);
 }
 
+/*
+ * How long a render pass waits for a free URB. USB 2.0 moves all of them
+ * (8 x 64 KiB) in about 10 ms; an adapter that took nothing for this long
+ * has stopped draining its endpoint, and a commit must not wait for it
+ * with the modeset locks held: the pass gives up, and so does every pass
+ * after it at once, until a transfer completes.
+ */
+#define DLKMS_URB_TIMEOUT_MS	1000
+
+/* The adapter takes data again: what the passes in between dropped. */
+static void dlkms_stall_end_work(struct work_struct *work)
+{
+	struct dlkms_device *dl = container_of(work, struct dlkms_device, stall_end_work);
+	int idx;
+
+	/* gone or asleep: nothing to send, and the wake-up resends anyway */
+	idx = dlkms_hw_enter(dl);
+	if (!dlkms_hw_ready(dl)) {
+		dlkms_hw_exit(dl, idx);
+		return;
+	}
+	dlkms_hw_exit(dl, idx);
+	drm_info(&dl->drm, "the adapter takes data again; sending the whole picture\n");
+	dlkms_render_invalidate(dl, DLKMS_RESYNC_REGS);
+	dlkms_render_refresh(dl);
+}
+
 static void dlkms_urb_complete(struct urb *urb)
 {
 	struct dlkms_device *dl = urb->context;
 	unsigned long flags;
+
+	/*
+	 * Any completion ends a stall. Killed URBs (a sleep, a yank) leave
+	 * the resend to the wake-up; a failed one to xfer_error_work.
+	 */
+	if (READ_ONCE(dl->bulk_stalled)) {
+		WRITE_ONCE(dl->bulk_stalled, false);
+		if (!urb->status)
+			schedule_work(&dl->stall_end_work);
+	}
 
 	switch (urb->status) {
 	case 0:
@@ -246,21 +283,28 @@ static struct urb *dlkms_urb_take(struct dlkms_device *dl)
 }
 
 /*
- * A free URB, waiting for one as long as the device is there and awake:
- * damage is never dropped because the device is slow. Callers are inside
- * dlkms_hw_enter(); NULL means the device went away or to sleep.
+ * A free URB, waiting for one as long as the device is there, awake and
+ * draining: damage is never dropped because the device is slow, only when
+ * it took nothing for DLKMS_URB_TIMEOUT_MS (see dlkms_stall_end_work()).
+ * Callers are inside dlkms_hw_enter(); NULL means the device went away or
+ * to sleep, or stopped draining.
  */
 struct urb *dlkms_urb_get(struct dlkms_device *dl)
 {
 	struct urb *urb = dlkms_urb_take(dl);
 
-	if (!urb) {
-		/*
-		 * Idle, not uninterruptible: a device that stops draining
-		 * holds the commit, which is no reason for hung-task reports.
-		 */
+	if (!urb && !READ_ONCE(dl->bulk_stalled)) {
+		long left;
+
 		atomic64_inc(&dl->stats.urb_waits);
-		wait_event_idle(dl->urb_wait, !dlkms_hw_ready(dl) || (urb = dlkms_urb_take(dl)));
+		left = wait_event_idle_timeout(dl->urb_wait,
+					       !dlkms_hw_ready(dl) || (urb = dlkms_urb_take(dl)),
+					       msecs_to_jiffies(DLKMS_URB_TIMEOUT_MS));
+		if (!left) {
+			WRITE_ONCE(dl->bulk_stalled, true);
+			drm_warn(&dl->drm, "the adapter took no data for %d ms; frames are dropped until it does\n",
+				 DLKMS_URB_TIMEOUT_MS);
+		}
 	}
 	if (urb && !dlkms_hw_ready(dl)) {
 		dlkms_urb_put(dl, urb);
@@ -366,6 +410,7 @@ int dlkms_usb_init(struct dlkms_device *dl)
 
 	/* first: dlkms_usb_stop() undoes a probe that fails from here on */
 	INIT_DELAYED_WORK(&dl->xfer_error_work, dlkms_xfer_error_work);
+	INIT_WORK(&dl->stall_end_work, dlkms_stall_end_work);
 	init_usb_anchor(&dl->anchor);
 	spin_lock_init(&dl->urb_lock);
 	INIT_LIST_HEAD(&dl->urb_free);
@@ -398,5 +443,6 @@ void dlkms_usb_stop(struct dlkms_device *dl)
 	usb_kill_anchored_urbs(&dl->anchor);
 	/* no URB left to fail: a recovery queued before ends here */
 	cancel_delayed_work_sync(&dl->xfer_error_work);
+	cancel_work_sync(&dl->stall_end_work);
 	dlkms_urbs_free(dl);
 }
