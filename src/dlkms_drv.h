@@ -88,6 +88,7 @@ struct dlkms_device {
 	struct usb_device *udev;
 	struct device *dmadev;		/* the host controller, for PRIME imports */
 	unsigned int bulk_pipe;
+	unsigned int bulk_maxp;		/* wMaxPacketSize of the bulk OUT endpoint */
 	u32 pixel_limit;		/* max hdisplay * vdisplay (vendor descriptor) */
 	unsigned int bpp;		/* 16 or 24, fixed at probe */
 
@@ -128,7 +129,7 @@ struct dlkms_device {
 	struct list_head urb_free;
 	wait_queue_head_t urb_wait;
 	unsigned int urb_count;
-	size_t urb_size;
+	size_t urb_size;		/* what a transfer may fill: see dlkms_urb_submit() */
 	/*
 	 * A bulk transfer that failed on the wire (halt, protocol error,
 	 * babble) took pixels the shadow counts as shown: @xfer_error_work

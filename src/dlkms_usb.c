@@ -325,6 +325,17 @@ int dlkms_urb_submit(struct dlkms_device *dl, struct urb *urb, size_t len)
 {
 	int ret;
 
+	/*
+	 * A device sees where a bulk transfer ends only at a short packet:
+	 * one that reads the stream in requests of several packets holds the
+	 * tail of a transfer that filled its last packet until the next
+	 * transfer comes, which may be the next frame. One more 0xAF, a no-op
+	 * to the adapter (udl ends every clip with one), makes the last packet
+	 * short. urb_size leaves the byte free, and a full URB is not a whole
+	 * number of packets.
+	 */
+	if (len && !(len % dl->bulk_maxp) && len < DLKMS_URB_SIZE)
+		((u8 *)urb->transfer_buffer)[len++] = DL_CMD_START;
 	urb->transfer_buffer_length = len;
 	usb_anchor_urb(urb, &dl->anchor);
 	ret = usb_submit_urb(urb, GFP_KERNEL);
@@ -366,7 +377,7 @@ static void dlkms_urbs_free(struct dlkms_device *dl)
 	struct urb *urb;
 
 	while ((urb = dlkms_urb_take(dl))) {
-		usb_free_coherent(dl->udev, dl->urb_size, urb->transfer_buffer,
+		usb_free_coherent(dl->udev, DLKMS_URB_SIZE, urb->transfer_buffer,
 				  urb->transfer_dma);
 		usb_free_urb(urb);
 		dl->urb_count--;
@@ -379,19 +390,20 @@ static int dlkms_urbs_alloc(struct dlkms_device *dl)
 	struct urb *urb;
 	void *buf;
 
-	dl->urb_size = DLKMS_URB_SIZE;
+	/* the last byte is for dlkms_urb_submit()'s pad */
+	dl->urb_size = DLKMS_URB_SIZE - 1;
 
 	for (i = 0; i < DLKMS_URB_COUNT; i++) {
 		urb = usb_alloc_urb(0, GFP_KERNEL);
 		if (!urb)
 			break;
-		buf = usb_alloc_coherent(dl->udev, dl->urb_size, GFP_KERNEL,
+		buf = usb_alloc_coherent(dl->udev, DLKMS_URB_SIZE, GFP_KERNEL,
 					 &urb->transfer_dma);
 		if (!buf) {
 			usb_free_urb(urb);
 			break;
 		}
-		usb_fill_bulk_urb(urb, dl->udev, dl->bulk_pipe, buf, dl->urb_size,
+		usb_fill_bulk_urb(urb, dl->udev, dl->bulk_pipe, buf, DLKMS_URB_SIZE,
 				  dlkms_urb_complete, dl);
 		urb->transfer_flags |= URB_NO_TRANSFER_DMA_MAP;
 		list_add_tail(&urb->urb_list, &dl->urb_free);
@@ -419,6 +431,12 @@ int dlkms_usb_init(struct dlkms_device *dl)
 	ret = usb_find_common_endpoints(dl->intf->cur_altsetting, NULL, &out, NULL, NULL);
 	if (ret) {
 		drm_err(&dl->drm, "no bulk OUT endpoint: not a DisplayLink display interface\n");
+		return -ENODEV;
+	}
+	dl->bulk_maxp = usb_endpoint_maxp(out);
+	if (!dl->bulk_maxp) {
+		drm_err(&dl->drm, "bulk OUT endpoint 0x%02x has a packet size of 0\n",
+			out->bEndpointAddress);
 		return -ENODEV;
 	}
 	dl->bulk_pipe = usb_sndbulkpipe(dl->udev, usb_endpoint_num(out));

@@ -44,7 +44,19 @@
 static const char *name = "dlemu";
 static char gadget[128], ffs_dir[128];
 #define NEPS		4
-#define READ_LEN	512	/* one HS packet: every packet completes at once */
+/*
+ * The bulk readers' request size (--read-len). A gadget OUT request
+ * completes when it is full or a short packet comes, and the device never
+ * sees where a transfer of whole packets ends: one packet a request
+ * (READ_LEN_EXACT) takes every byte at once from any host, but costs a
+ * round trip through the kernel for each, which under TCG holds the wire to
+ * about 1 MB/s. Larger requests are for a host that ends every transfer
+ * with a short packet (dlkms pads one that would not); in-tree udl sends
+ * transfers of whole packets, whose end would wait in a half-full request.
+ */
+#define READ_LEN_EXACT	512
+#define READ_LEN_MAX	65536
+static size_t read_len = READ_LEN_EXACT;
 
 enum drain { DRAIN_NORMAL, DRAIN_STOP, DRAIN_SLOW };
 
@@ -697,11 +709,13 @@ static void *reader_main(void *arg)
 {
 	int i = (int)(long)arg;
 	static unsigned int mal_logged, ign_logged;	/* under e.lock */
-	uint8_t buf[READ_LEN];
+	uint8_t *buf = malloc(read_len);
 	unsigned long long bps, mal, ign;
 	struct timespec ts;
 	ssize_t n;
 
+	if (!buf)
+		die("reader buffer");
 	while (!stopping) {
 		pthread_mutex_lock(&e.lock);
 		if (readers_paused()) {
@@ -714,7 +728,7 @@ static void *reader_main(void *arg)
 		pthread_mutex_unlock(&e.lock);
 		if (stopping)
 			break;
-		n = read(e.ep[i], buf, sizeof(buf));
+		n = read(e.ep[i], buf, read_len);
 		if (n < 0) {
 			/* EINTR: paused or stopping; ESHUTDOWN etc.: unplugged */
 			if (errno != EINTR)
@@ -765,6 +779,7 @@ static void *reader_main(void *arg)
 			nanosleep(&ts, NULL);
 		}
 	}
+	free(buf);
 	return NULL;
 }
 
@@ -775,20 +790,30 @@ static void sigusr1(int sig)
 
 /*
  * Get every reader out of read(): a queued request would otherwise still
- * take one more packet from the host after a stop or stall.
+ * take one more packet from the host after a stop or stall. A signal takes
+ * the request back, and with it whatever part of it was filled: with
+ * packet-sized requests that is nothing, while a larger one on the
+ * endpoint the host writes is given 500 ms first to complete on its own, as
+ * it does at the short packet that ends the host's transfer.
  */
 static int wait_readers_idle(void)
 {
-	int i, tries, idle = 0;
+	int i, tries, grace = read_len > READ_LEN_EXACT ? 50 : 0, idle = 0;
+	bool used[NEPS];
 
-	for (tries = 0; tries < 200; tries++) {
+	pthread_mutex_lock(&e.lock);
+	for (i = 0; i < e.neps; i++)
+		used[i] = e.ep_bytes[i];
+	pthread_mutex_unlock(&e.lock);
+	for (tries = 0; tries < 200 + grace; tries++) {
 		pthread_mutex_lock(&e.lock);
 		idle = e.readers_idle;
 		pthread_mutex_unlock(&e.lock);
 		if (idle == e.neps)
 			return 0;
 		for (i = 0; i < e.neps; i++)
-			pthread_kill(e.readers[i], SIGUSR1);
+			if (!used[i] || tries >= grace)
+				pthread_kill(e.readers[i], SIGUSR1);
 		usleep(10000);
 	}
 	return -1;
@@ -1217,7 +1242,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: dlemu [--monitor NAME] [--socket PATH] [--udc NAME] [--name NAME] [--product 0xPID]\n"
-		"             [--bulk yes|no]\n"
+		"             [--bulk yes|no] [--read-len BYTES]\n"
 		"       dlemu ctl [--socket PATH] COMMAND [ARGS...]\n");
 	exit(2);
 }
@@ -1249,10 +1274,14 @@ int main(int argc, char **argv)
 			e.neps = 0, i++;
 		else if (!strcmp(argv[i], "--product"))
 			e.product = strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--read-len"))
+			read_len = strtoul(argv[++i], NULL, 0);
 		else
 			usage();
 	}
 	if (!*name || strchr(name, '/') || strlen(name) > 32)
+		usage();
+	if (!read_len || read_len % READ_LEN_EXACT || read_len > READ_LEN_MAX)
 		usage();
 	snprintf(gadget, sizeof(gadget), "/sys/kernel/config/usb_gadget/%s", name);
 	snprintf(ffs_dir, sizeof(ffs_dir), "/run/%s-ffs", name);

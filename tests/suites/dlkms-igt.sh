@@ -129,6 +129,7 @@ if [ "$DRV" = dlkms ]; then
 	load_dlkms
 else
 	modprobe udl || fail "modprobe udl"
+	EMU_READ_LEN=512
 fi
 start_emu "$MON"
 wait_usb_bound "$DRV" 30 || fail "$DRV did not bind the emulated adapter"

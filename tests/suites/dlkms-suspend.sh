@@ -231,6 +231,7 @@ rmmod dlkms || fail "rmmod dlkms"
 sed -i '/ udl\b/d' /etc/modprobe.d/dlkms-suite.conf
 modprobe udl || fail "modprobe udl"
 EMU_EXPECT_IGNORED="udl beside dlkms: its resume sends graphics with no channel selected after a power loss"
+EMU_READ_LEN=512
 start_emu vga768
 card=$(wait_card udl 30) || fail "no udl card"
 wait_mode 1024x768 60 || fail "fbcon did not light 1024x768 on udl"

@@ -28,7 +28,7 @@ load_dlkms
 SOCK_B=/run/dlemu-b.sock EMU_B_PID=
 emu_b() { EMU_SOCK=$SOCK_B emu "$@"; }
 start_emu vga768
-"$EMU" --socket "$SOCK_B" --monitor vga768 --udc dummy_udc.1 --name dlemub >>/tmp/dlemu-b.log 2>&1 &
+"$EMU" --socket "$SOCK_B" --read-len "$EMU_READ_LEN" --monitor vga768 --udc dummy_udc.1 --name dlemub >>/tmp/dlemu-b.log 2>&1 &
 EMU_B_PID=$!
 wait_for 20 emu_b ping >/dev/null 2>&1 || { cat /tmp/dlemu-b.log; fail "the second emulator did not start"; }
 stop_emu_b() {

@@ -347,6 +347,7 @@ unload_after "after the CRC file was closed" "$n0" 1
 # udl, as information: it unplugs with drm_dev_unplug, so ENODEV everywhere
 sed -i '/^install udl /d' /etc/modprobe.d/dlkms-suite.conf
 modprobe udl || fail "modprobe udl"
+EMU_READ_LEN=512
 start_emu "$MON"
 if wait_usb_bound udl 30 && ucard=$(wait_card udl 30) && wait_mode "$SIZE" 60 >/dev/null; then
 	say "# udl: bound, $ucard"

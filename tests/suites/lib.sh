@@ -23,9 +23,16 @@ forbid_module() {
 }
 
 # start_emu MONITOR [more dlemu args]: start the emulator, wait until it answers
+#
+# The emulator reads the bulk stream in requests of EMU_READ_LEN bytes:
+# 16 KiB by default, 32 packets a kernel round trip, which dlkms's
+# transfers allow (each ends with a short packet). A suite that runs
+# in-tree udl sets 512, one packet: the end of udl's transfers of whole
+# packets would wait in a half-full request (tests/emu/dlemu.c, read_len).
+EMU_READ_LEN=${EMU_READ_LEN:-16384}
 start_emu() {
 	local i
-	"$EMU" --socket "$EMU_SOCK" --monitor "$@" >>/tmp/dlemu.log 2>&1 &
+	"$EMU" --socket "$EMU_SOCK" --read-len "$EMU_READ_LEN" --monitor "$@" >>/tmp/dlemu.log 2>&1 &
 	EMU_PID=$!
 	for i in $(seq 1 200); do
 		emu ping >/dev/null 2>&1 && return 0

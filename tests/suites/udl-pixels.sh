@@ -8,6 +8,8 @@
 BREAK=${1:-}
 [ "$BREAK" = break ] || BREAK=
 forbid_module dlkms
+# udl sends transfers of whole packets: the emulator reads packet by packet
+EMU_READ_LEN=512
 
 run_monitor() {
 	local mon=$1 size=$2 card
