@@ -96,11 +96,6 @@ after_wake() {
 	fi
 }
 
-pm_cycle() {
-	echo devices >/sys/power/pm_test || fail "no pm_test (PM_DEBUG)"
-	echo freeze >/sys/power/state
-}
-
 usb_reset() {
 	local dev
 	dev=$(usb_iface)/..

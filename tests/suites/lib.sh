@@ -22,6 +22,17 @@ forbid_module() {
 	udevadm control --reload 2>/dev/null || true
 }
 
+# pm_cycle: one system suspend and resume (s2idle) that stops once every
+# device is suspended (pm_test=devices), one second asleep: the core's
+# default of five is a busy wait (mdelay), and nothing here hangs on how
+# long the sleep is
+pm_cycle() {
+	echo devices >/sys/power/pm_test || fail "no pm_test (PM_DEBUG)"
+	[ ! -w /sys/module/suspend/parameters/pm_test_delay ] ||
+		echo 1 >/sys/module/suspend/parameters/pm_test_delay
+	echo freeze >/sys/power/state
+}
+
 # start_emu MONITOR [more dlemu args]: start the emulator, wait until it answers
 #
 # The emulator reads the bulk stream in requests of EMU_READ_LEN bytes:
