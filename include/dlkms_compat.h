@@ -15,6 +15,7 @@
 
 #include <drm/drm_device.h>
 #include <drm/drm_edid.h>
+#include <drm/drm_gem_atomic_helper.h>
 #include <drm/drm_plane.h>
 
 /* 7.1 renamed struct drm_atomic_state to struct drm_atomic_commit. */
@@ -168,6 +169,40 @@ static inline int dlkms_plane_add_size_hints(struct drm_plane *plane, const u16 
 	return drm_plane_add_size_hints_property(plane, hints, n);
 #else
 	return 0;
+#endif
+}
+
+/*
+ * 6.2 moved mapping a framebuffer for the CPU out of prepare_fb and
+ * cleanup_fb into begin_fb_access and end_fb_access, which bracket the
+ * commit's access to it; on 6.1 the shadow-plane helpers map in the
+ * former. DLKMS_FB_ACCESS_FUNCS() names a plane's pair of hooks for
+ * whichever the kernel has, and the dlkms_shadow_*_fb_access() helpers
+ * are the shadow-plane helpers' mapping in them.
+ */
+#ifdef DLKMS_HAVE_FB_ACCESS
+#define DLKMS_FB_ACCESS_FUNCS(begin, end) .begin_fb_access = (begin), .end_fb_access = (end)
+#else
+#define DLKMS_FB_ACCESS_FUNCS(begin, end) .prepare_fb = (begin), .cleanup_fb = (end)
+#endif
+
+static inline int dlkms_shadow_begin_fb_access(struct drm_plane *plane,
+					       struct drm_plane_state *state)
+{
+#ifdef DLKMS_HAVE_FB_ACCESS
+	return drm_gem_begin_shadow_fb_access(plane, state);
+#else
+	return drm_gem_prepare_shadow_fb(plane, state);
+#endif
+}
+
+static inline void dlkms_shadow_end_fb_access(struct drm_plane *plane,
+					      struct drm_plane_state *state)
+{
+#ifdef DLKMS_HAVE_FB_ACCESS
+	drm_gem_end_shadow_fb_access(plane, state);
+#else
+	drm_gem_cleanup_shadow_fb(plane, state);
 #endif
 }
 

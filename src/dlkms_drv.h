@@ -21,6 +21,7 @@
 #include <drm/drm_crtc.h>
 #include <drm/drm_device.h>
 #include <drm/drm_encoder.h>
+#include <drm/drm_gem_atomic_helper.h>
 #include <drm/drm_plane.h>
 #include <drm/drm_rect.h>
 
@@ -69,6 +70,23 @@ struct dlkms_cursor {
 };
 
 struct dlkms_src;
+
+/*
+ * The primary plane's state. @src is the render worker's hold on the
+ * framebuffer (dlkms_render.c), taken with the shadow-plane helpers'
+ * mapping when the commit prepares its planes, so that a failure fails
+ * the commit; the commit tail only queues it. NULL: the plane shows
+ * black, or the state is not (or no longer) prepared for a commit.
+ */
+struct dlkms_plane_state {
+	struct drm_shadow_plane_state base;
+	struct dlkms_src *src;
+};
+
+static inline struct dlkms_plane_state *to_dlkms_plane_state(struct drm_plane_state *state)
+{
+	return container_of(to_drm_shadow_plane_state(state), struct dlkms_plane_state, base);
+}
 
 /*
  * What the device has to be given again before more pixels, when it may
@@ -260,6 +278,8 @@ int dlkms_render_init(struct dlkms_device *dl);
 void dlkms_render_mode_set(struct dlkms_device *dl, const struct drm_display_mode *mode,
 			   const u8 *cmds, size_t len);
 void dlkms_render_disable(struct dlkms_device *dl, const u8 *cmds, size_t len);
+struct dlkms_src *dlkms_src_new(struct drm_plane_state *state);
+void dlkms_src_put(struct dlkms_src *src);
 void dlkms_render_queue(struct dlkms_device *dl, struct dlkms_atomic_state *state);
 void dlkms_render_queue_cursor(struct dlkms_device *dl, struct drm_plane_state *state);
 bool dlkms_render_busy(struct dlkms_device *dl);

@@ -3,8 +3,9 @@
  * Planes of dlkms: a full-screen primary plane and a cursor plane. The
  * device has one framebuffer and no overlay, so both are shadow-buffered
  * shmem GEM read by the CPU and composed into what goes on the wire
- * (dlkms_render.c); the planes themselves only validate, and the cursor
- * takes legacy cursor updates asynchronously.
+ * (dlkms_render.c); the planes themselves validate, the primary plane's
+ * state holds its picture for the render worker, and the cursor takes
+ * legacy cursor updates asynchronously.
  *
  * Copyright (C) 2026 dlkms developers
  */
@@ -182,8 +183,51 @@ void dlkms_cursor_async_toggle(struct dlkms_device *dl, struct dlkms_atomic_stat
 	state->async_update = true;
 }
 
+/*
+ * The render worker reads the primary plane's framebuffer after the commit,
+ * for as long as its picture is queued: the plane state takes the worker's
+ * hold on it here, once the helpers have mapped it. Not in the commit tail,
+ * where mapping takes locks a path that signals fences must not take
+ * (6.1's is even interruptible), and where a failure could only blank the
+ * plane; here it fails the commit. Every commit with the plane prepares
+ * it, whether its framebuffer changed or not.
+ */
+static int dlkms_primary_begin_fb_access(struct drm_plane *plane,
+					 struct drm_plane_state *plane_state)
+{
+	struct dlkms_plane_state *state = to_dlkms_plane_state(plane_state);
+	struct dlkms_src *src;
+	int ret;
+
+	ret = dlkms_shadow_begin_fb_access(plane, plane_state);
+	if (ret)
+		return ret;
+	src = dlkms_src_new(plane_state);
+	if (IS_ERR(src)) {
+		/* the helpers undo the planes prepared before, not this one */
+		dlkms_shadow_end_fb_access(plane, plane_state);
+		return PTR_ERR(src);
+	}
+	state->src = src;
+	return 0;
+}
+
+/*
+ * The commit is done with the state, or failed: the worker holds its own
+ * reference to the picture while it is queued.
+ */
+static void dlkms_primary_end_fb_access(struct drm_plane *plane,
+					struct drm_plane_state *plane_state)
+{
+	struct dlkms_plane_state *state = to_dlkms_plane_state(plane_state);
+
+	dlkms_src_put(state->src);
+	state->src = NULL;
+	dlkms_shadow_end_fb_access(plane, plane_state);
+}
+
 static const struct drm_plane_helper_funcs dlkms_primary_plane_helper_funcs = {
-	DRM_GEM_SHADOW_PLANE_HELPER_FUNCS,
+	DLKMS_FB_ACCESS_FUNCS(dlkms_primary_begin_fb_access, dlkms_primary_end_fb_access),
 	.atomic_check = dlkms_primary_plane_helper_atomic_check,
 	.atomic_update = dlkms_plane_helper_atomic_update,
 };
@@ -203,7 +247,63 @@ static bool dlkms_plane_format_mod_supported(struct drm_plane *plane, u32 format
 	return modifier == DRM_FORMAT_MOD_LINEAR;
 }
 
-static const struct drm_plane_funcs dlkms_plane_funcs = {
+static void dlkms_primary_plane_destroy_state(struct drm_plane *plane,
+					      struct drm_plane_state *plane_state)
+{
+	struct dlkms_plane_state *state = to_dlkms_plane_state(plane_state);
+
+	/*
+	 * Still prepared: the plane's current state, which the commit that
+	 * replaces it would have cleaned up, goes with the device.
+	 */
+	dlkms_src_put(state->src);
+	__drm_gem_destroy_shadow_plane_state(&state->base);
+	kfree(state);
+}
+
+static void dlkms_primary_plane_reset(struct drm_plane *plane)
+{
+	struct dlkms_plane_state *state;
+
+	if (plane->state) {
+		dlkms_primary_plane_destroy_state(plane, plane->state);
+		plane->state = NULL;
+	}
+	state = kzalloc_obj(*state, GFP_KERNEL);
+	if (!state)
+		return;
+	__drm_gem_reset_shadow_plane(plane, &state->base);
+}
+
+/*
+ * Without the picture of the state it is made from: a copy is prepared
+ * for its own commit, if any (TEST_ONLY and failed commits have none).
+ */
+static struct drm_plane_state *dlkms_primary_plane_duplicate_state(struct drm_plane *plane)
+{
+	struct dlkms_plane_state *state;
+
+	if (!plane->state)
+		return NULL;
+	state = kzalloc_obj(*state, GFP_KERNEL);
+	if (!state)
+		return NULL;
+	__drm_gem_duplicate_shadow_plane_state(plane, &state->base);
+	return &state->base.base;
+}
+
+static const struct drm_plane_funcs dlkms_primary_plane_funcs = {
+	.format_mod_supported = dlkms_plane_format_mod_supported,
+	.update_plane = drm_atomic_helper_update_plane,
+	.disable_plane = drm_atomic_helper_disable_plane,
+	.destroy = drm_plane_cleanup,
+	.reset = dlkms_primary_plane_reset,
+	.atomic_duplicate_state = dlkms_primary_plane_duplicate_state,
+	.atomic_destroy_state = dlkms_primary_plane_destroy_state,
+};
+
+/* the cursor's pixels are copied in the commit tail, from the helpers' mapping */
+static const struct drm_plane_funcs dlkms_cursor_plane_funcs = {
 	.format_mod_supported = dlkms_plane_format_mod_supported,
 	.update_plane = drm_atomic_helper_update_plane,
 	.disable_plane = drm_atomic_helper_disable_plane,
@@ -244,7 +344,7 @@ int dlkms_planes_init(struct dlkms_device *dl)
 	struct drm_device *drm = &dl->drm;
 	int ret;
 
-	ret = drm_universal_plane_init(drm, &dl->primary, 0, &dlkms_plane_funcs,
+	ret = drm_universal_plane_init(drm, &dl->primary, 0, &dlkms_primary_plane_funcs,
 				       dlkms_primary_formats,
 				       ARRAY_SIZE(dlkms_primary_formats),
 				       dlkms_plane_modifiers,
@@ -254,7 +354,7 @@ int dlkms_planes_init(struct dlkms_device *dl)
 	drm_plane_helper_add(&dl->primary, &dlkms_primary_plane_helper_funcs);
 	drm_plane_enable_fb_damage_clips(&dl->primary);
 
-	ret = drm_universal_plane_init(drm, &dl->cursor_plane, 0, &dlkms_plane_funcs,
+	ret = drm_universal_plane_init(drm, &dl->cursor_plane, 0, &dlkms_cursor_plane_funcs,
 				       dlkms_cursor_formats,
 				       ARRAY_SIZE(dlkms_cursor_formats),
 				       dlkms_plane_modifiers,

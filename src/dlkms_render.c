@@ -6,11 +6,12 @@
  * commands into bulk URBs filled back to back.
  *
  * Commits only queue: the framebuffer they scan out (held and mapped
- * here), the cursor and the damage. A worker sends what is queued, the
- * latest state for the union of the damage. A full frame takes longer
- * than a frame to compare and send, more so on USB 2.0; commits complete
- * at the next vblank, as on a display with scanout, rather than after the
- * transfer, and the cursor moves without waiting for a page flip.
+ * when the commit prepares its planes), the cursor and the damage. A
+ * worker sends what is queued, the latest state for the union of the
+ * damage. A full frame takes longer than a frame to compare and send,
+ * more so on USB 2.0; commits complete at the next vblank, as on a
+ * display with scanout, rather than after the transfer, and the cursor
+ * moves without waiting for a page flip.
  *
  * Copyright (C) 2026 dlkms developers
  */
@@ -369,7 +370,7 @@ static void dlkms_src_release(struct kref *ref)
 	kfree(src);
 }
 
-static void dlkms_src_put(struct dlkms_src *src)
+void dlkms_src_put(struct dlkms_src *src)
 {
 	if (src)
 		kref_put(&src->ref, dlkms_src_release);
@@ -382,27 +383,33 @@ static void dlkms_plane_offset(const struct drm_plane_state *state, int *dx, int
 	*dy = (state->src.y1 >> 16) - state->dst.y1;
 }
 
-/* NULL: nothing visible, or not mappable by the CPU, which shows black. */
-static struct dlkms_src *dlkms_src_new(struct drm_plane_state *state)
+/*
+ * The picture of the primary plane's @state, which the shadow-plane
+ * helpers have mapped, for the render worker: with a reference to the
+ * framebuffer and a mapping of its own, as it outlives the plane state.
+ * Called when the commit prepares its planes, where it may allocate and
+ * take the locks of mapping, and where its error fails the commit; the
+ * commit tail may do neither. NULL: nothing visible, or not mappable by
+ * the CPU, which shows black.
+ */
+struct dlkms_src *dlkms_src_new(struct drm_plane_state *state)
 {
+	struct drm_shadow_plane_state *shadow = to_drm_shadow_plane_state(state);
 	struct dlkms_src *src;
+	int ret;
 
-	if (!state->visible || !state->fb)
+	if (!state->visible || !state->fb || shadow->data[0].is_iomem)
 		return NULL;
 	src = kzalloc_obj(*src, GFP_KERNEL);
 	if (!src)
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 	/* the plane state is mapped already: this takes another reference */
-	if (drm_gem_fb_vmap(state->fb, src->map, src->data)) {
+	ret = drm_gem_fb_vmap(state->fb, src->map, src->data);
+	if (ret) {
 		kfree(src);
-		return NULL;
+		return ERR_PTR(ret);
 	}
 	src->fb = state->fb;
-	if (src->data[0].is_iomem) {
-		drm_gem_fb_vunmap(src->fb, src->map);
-		kfree(src);
-		return NULL;
-	}
 	drm_framebuffer_get(src->fb);
 	kref_init(&src->ref);
 	dlkms_plane_offset(state, &src->dx, &src->dy);
@@ -476,8 +483,10 @@ static bool dlkms_cursor_begin(struct drm_plane_state *state)
 }
 
 /*
- * Queues what a commit changed. Called from the CRTC's atomic_flush, while
- * the framebuffers of the planes in the commit are mapped.
+ * Queues what a commit changed. Called from the CRTC's atomic_flush, in
+ * the commit tail, while the framebuffers of the planes in the commit are
+ * mapped: nothing is allocated or mapped here, the primary plane's
+ * picture was when the commit prepared its planes (dlkms_src_new()).
  */
 void dlkms_render_queue(struct dlkms_device *dl, struct dlkms_atomic_state *state)
 {
@@ -504,8 +513,11 @@ void dlkms_render_queue(struct dlkms_device *dl, struct dlkms_atomic_state *stat
 		return;
 	}
 
-	if (primary)
-		src = dlkms_src_new(primary);
+	if (primary) {
+		src = to_dlkms_plane_state(primary)->src;
+		if (src)
+			kref_get(&src->ref);
+	}
 	if (cursor)
 		cmapped = dlkms_cursor_begin(cursor);
 
