@@ -128,6 +128,14 @@ static struct emu {
 	bool sleep_swap;
 	struct monitor sleep_mon;
 	char sleep_mon_name[32];
+	/*
+	 * sleep-unplug on: the dock is unplugged while the laptop sleeps;
+	 * taken at the next USB suspend. This process is frozen with the rest
+	 * of userspace until the system resume is done, so the host resumes
+	 * the adapter first and finds it gone only then, as it would a device
+	 * that dropped off the bus just after its wake-up.
+	 */
+	bool sleep_unplug;
 	bool reconfigure;	/* a disable came: the next enable is after a reset */
 	bool configured;	/* between ENABLE and DISABLE or UNBIND */
 	struct yank_at ya;
@@ -676,6 +684,10 @@ static void *ep0_main(void *arg)
 					memcpy(swap_name, e.sleep_mon_name, sizeof(swap_name));
 				}
 				e.sleep_swap = false;
+				if (e.sleep_unplug) {
+					e.sleep_unplug = false;
+					yank_locked("unplugged while suspended");
+				}
 				pthread_mutex_unlock(&e.lock);
 				msg("suspended by the host%s", e.sleep_loses ? ": power lost" : "");
 				if (swapped)
@@ -953,6 +965,17 @@ static int set_stall(bool on)
 	return ret == -EAGAIN ? -ENOTCONN : ret;
 }
 
+/* "NAME on|off": sets one of the emulator's switches under e.lock */
+static int set_switch(bool *sw, int argc, char **argv)
+{
+	if (argc != 2 || (strcmp(argv[1], "on") && strcmp(argv[1], "off")))
+		return -EINVAL;
+	pthread_mutex_lock(&e.lock);
+	*sw = !strcmp(argv[1], "on");
+	pthread_mutex_unlock(&e.lock);
+	return 0;
+}
+
 /* Executes one request line; writes the body to @f, returns 0 or -errno. */
 static int command(char *line, FILE *f, const char **why)
 {
@@ -1104,22 +1127,12 @@ static int command(char *line, FILE *f, const char **why)
 			msg("yank-at %s %llu: armed", argv[1], y.at);
 		return 0;
 	}
-	if (!strcmp(argv[0], "sleep-loses")) {
-		if (argc != 2 || (strcmp(argv[1], "on") && strcmp(argv[1], "off")))
-			return -EINVAL;
-		pthread_mutex_lock(&e.lock);
-		e.sleep_loses = !strcmp(argv[1], "on");
-		pthread_mutex_unlock(&e.lock);
-		return 0;
-	}
-	if (!strcmp(argv[0], "ctrl-fail")) {
-		if (argc != 2 || (strcmp(argv[1], "on") && strcmp(argv[1], "off")))
-			return -EINVAL;
-		pthread_mutex_lock(&e.lock);
-		e.ctrl_fail = !strcmp(argv[1], "on");
-		pthread_mutex_unlock(&e.lock);
-		return 0;
-	}
+	if (!strcmp(argv[0], "sleep-loses"))
+		return set_switch(&e.sleep_loses, argc, argv);
+	if (!strcmp(argv[0], "sleep-unplug"))
+		return set_switch(&e.sleep_unplug, argc, argv);
+	if (!strcmp(argv[0], "ctrl-fail"))
+		return set_switch(&e.ctrl_fail, argc, argv);
 	*why = "unknown command";
 	return -EINVAL;
 }

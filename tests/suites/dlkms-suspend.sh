@@ -11,12 +11,14 @@
 #      quirk, as for a device that lost its power);
 #   5. re-docked to another monitor while asleep (the emulator swaps the
 #      monitor at the USB suspend): a HOTPLUG=1 uevent at resume, the new
-#      monitor's modes, and a client's new mode lit pixel-exact; and back.
+#      monitor's modes, and a client's new mode lit pixel-exact; and back;
+#   6. then flips, commits and vblank waits paced at the refresh;
+#   7. page flips going on across a system suspend and across a USB
+#      reset: every event, monotonic and paced (flipcheck --across).
 # After each it must still be the same DRM device -- no unplug, no new
 # probe, the same minor, a client's fd and mapping held across -- and the
 # adapter must show the picture from before (modetest's, set before the
-# cycle) again pixel for pixel. Then commits and their events still run at
-# the refresh (flipcheck). Last, in-tree udl goes through 1 and 3 on the
+# cycle) again pixel for pixel. Last, in-tree udl goes through 1 and 3 on the
 # same emulator, and what it kept is printed beside (not judged).
 #   dlkms-suspend.sh [break]   "break" turns every check against the truth
 # rig-sleeps: yes
@@ -214,11 +216,47 @@ rc=$?
 cp "$out" "$OUT/" 2>/dev/null
 check "$(is "$rc" 0)" "after the wake-ups: flips, commits and vblank waits paced at the refresh ($(grep -c '^ok' "$out") ok, $(grep -c '^not ok' "$out") not ok)"
 
+# 7. flips going on across a system suspend (the adapter losing its power)
+# and across a USB reset: each flip's event comes, the vblank sequence and
+# timestamps stay monotonic and on the frame grid, the flips go on at the
+# refresh after. The suspend freezes the client, maybe with a flip
+# pending; the reset does not, and its commits go on while the adapter is
+# away. flipcheck runs the command itself (--across): these scripts.
+dev=$(usb_iface)/..
+cat >/tmp/across-suspend.sh <<EOF
+#!/bin/bash
+echo devices >/sys/power/pm_test || exit 3
+[ ! -w /sys/module/suspend/parameters/pm_test_delay ] ||
+	echo 1 >/sys/module/suspend/parameters/pm_test_delay
+echo freeze >/sys/power/state
+EOF
+cat >/tmp/across-reset.sh <<EOF
+#!/bin/bash
+exec python3 -c 'import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_WRONLY); fcntl.ioctl(fd, 0x5514); os.close(fd)' \
+	/dev/bus/usb/$(printf %03d "$(cat "$dev/busnum")")/$(printf %03d "$(cat "$dev/devnum")")
+EOF
+chmod +x /tmp/across-suspend.sh /tmp/across-reset.sh
+for what in suspend reset; do
+	out=/tmp/across-$what.log
+	c0=$(emu_stat connects)
+	"$TOOLS/flipcheck" --driver dlkms --mode 1024x768 --count 60 --test across \
+		--across /tmp/across-$what.sh ${BREAK:+--break} >"$out" 2>&1
+	rc=$?
+	cp "$out" "$OUT/" 2>/dev/null
+	grep -E '^(ok|not ok|# across)' "$out" | sed "s/^#* */# $what: /"
+	check "$(is "$rc" 0)" "flips across a $what: every event, monotonic and paced" \
+		"($(grep -c '^ok' "$out") ok, $(grep -c '^not ok' "$out") not ok${BREAK:+; flipcheck --break})"
+	[ "$rc" = 0 ] || grep '^not ok' "$out" | head -n 5
+	[ "$what" = suspend ] ||
+		check "$(is "$(emu_stat connects)" "$((c0 + 1))")" "$what: the adapter was reset and configured again under the flips"
+done
+after_wake_device "flips across" "$unplugs" "$probes"
+
 let_go || bad "the client's mapping or fd did not survive"
 stop_emu
 kill "$LISTENER" 2>/dev/null
 
-# 7. in-tree udl beside it: the suspend and the USB reset of 1 and 3 on the
+# 8. in-tree udl beside it: the suspend and the USB reset of 1 and 3 on the
 # same emulator, measured and reported (README's udl column), not judged.
 # udl's resume does not select the channel again, so after a power loss
 # the adapter drops its commands: the emulator is told to expect that.

@@ -33,6 +33,12 @@
  *
  *   flipcheck --driver NAME [--mode WxH] [--count N] [--busy-rounds N]
  *             [--test flip|atomic|vblank|cursor|idle-plane|busy|all] [--break]
+ *   flipcheck --driver NAME [--mode WxH] [--count N] --test across --across CMD
+ *
+ * --test across: non-blocking atomic flips go on while CMD (sh -c) runs, a
+ * system suspend or a USB reset: every flip's event arrives, sequence and
+ * timestamps stay monotonic and on the frame grid, and the flips go on at
+ * the refresh after it (see test_across).
  *
  * --break tightens every assertion into one that a correct driver fails
  * (expects 30 Hz, a minimum of 1.5 frames, one event more than was asked
@@ -49,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,6 +85,7 @@ struct sample {
 static struct sample *smp;
 static int nsmp;
 static bool pending;
+static double event_timeout = 1.0;	/* seconds wait_event() waits */
 
 static double now(void)
 {
@@ -115,7 +123,7 @@ static void on_flip(int fd_, unsigned int seq, unsigned int sec, unsigned int us
 	pending = false;
 }
 
-/* Wait for the one outstanding event; false on timeout (one second). */
+/* Wait for the one outstanding event; false on timeout (event_timeout). */
 static bool wait_event(void)
 {
 	drmEventContext ev = {
@@ -123,7 +131,7 @@ static bool wait_event(void)
 		.page_flip_handler2 = on_flip,
 	};
 	struct pollfd p = { .fd = fd, .events = POLLIN };
-	double end = now() + 1.0;
+	double end = now() + event_timeout;
 
 	while (pending) {
 		int ms = (int)((end - now()) * 1000);
@@ -257,6 +265,23 @@ static uint32_t prop_id(uint32_t obj, uint32_t type, const char *name)
 /* where the two buffers differ; their damage for each other */
 #define BOX 64
 
+/*
+ * A non-blocking atomic flip to @fb with an event, as a compositor does
+ * it: a new buffer, and what changed in it (the FB_DAMAGE_CLIPS @blob).
+ */
+static int damaged_flip(uint32_t fb_prop, uint32_t fb, uint32_t dmg_prop, uint32_t blob)
+{
+	drmModeAtomicReqPtr req = drmModeAtomicAlloc();
+	int r;
+
+	drmModeAtomicAddProperty(req, plane_id, fb_prop, fb);
+	drmModeAtomicAddProperty(req, plane_id, dmg_prop, blob);
+	r = drmModeAtomicCommit(fd, req, DRM_MODE_ATOMIC_NONBLOCK |
+				DRM_MODE_PAGE_FLIP_EVENT, NULL);
+	drmModeAtomicFree(req);
+	return r;
+}
+
 static void test_atomic(struct buf *b, int n)
 {
 	uint32_t fb_prop = prop_id(plane_id, DRM_MODE_OBJECT_PLANE, "FB_ID");
@@ -274,16 +299,7 @@ static void test_atomic(struct buf *b, int n)
 	}
 	nsmp = 0;
 	for (i = 0; i < n; i++) {
-		drmModeAtomicReqPtr req = drmModeAtomicAlloc();
-		int r;
-
-		/* as a compositor does it: a new buffer, and what changed in it */
-		drmModeAtomicAddProperty(req, plane_id, fb_prop, b[(i + 1) & 1].fb);
-		drmModeAtomicAddProperty(req, plane_id, dmg_prop, blob);
-		r = drmModeAtomicCommit(fd, req, DRM_MODE_ATOMIC_NONBLOCK |
-					DRM_MODE_PAGE_FLIP_EVENT, NULL);
-		drmModeAtomicFree(req);
-		if (r) {
+		if (damaged_flip(fb_prop, b[(i + 1) & 1].fb, dmg_prop, blob)) {
 			printf("# atomic commit %d: %s\n", i, strerror(errno));
 			break;
 		}
@@ -295,6 +311,79 @@ static void test_atomic(struct buf *b, int n)
 	}
 	drmModeDestroyPropertyBlob(fd, blob);
 	judge("nonblocking atomic commit with damage", n, true);
+}
+
+/*
+ * Non-blocking atomic flips with damage, as in test_atomic, with @cmd run
+ * (sh -c) from the n/3rd flip on while they go on: a system suspend, a USB
+ * reset. A flip may be pending when it starts (a frozen client's flip
+ * completes while it sleeps; a reset's client is not frozen and flips on).
+ * Every flip must get its event, the sequence and the timestamps stay
+ * monotonic and on the frame grid across the command, and the flips go on
+ * for @n/3 more after it, at the refresh. The command must exit 0.
+ */
+static void test_across(struct buf *b, int n, const char *cmd)
+{
+	uint32_t fb_prop = prop_id(plane_id, DRM_MODE_OBJECT_PLANE, "FB_ID");
+	uint32_t dmg_prop = prop_id(plane_id, DRM_MODE_OBJECT_PLANE, "FB_DAMAGE_CLIPS");
+	struct drm_mode_rect box = {
+		.x1 = mode.hdisplay / 2, .y1 = mode.vdisplay / 2,
+		.x2 = mode.hdisplay / 2 + BOX, .y2 = mode.vdisplay / 2 + BOX,
+	};
+	int i, issued = 0, during = 0, after = 0, status = -1;
+	double t0 = 0, t1 = 0;
+	pid_t child = 0;
+	uint32_t blob;
+
+	if (drmModeCreatePropertyBlob(fd, &box, sizeof(box), &blob)) {
+		result(false, "across: CREATEPROPBLOB for FB_DAMAGE_CLIPS: %s", strerror(errno));
+		return;
+	}
+	nsmp = 0;
+	for (i = 0; after < n / 3 || child > 0; i++) {
+		if (i == n / 3) {
+			t0 = now();
+			child = fork();
+			if (child == 0) {
+				execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+				_exit(127);
+			}
+			/* a system sleep can take a while; a lost event still fails */
+			event_timeout = 60;
+		}
+		if (child > 0 && waitpid(child, &status, WNOHANG) == child) {
+			child = 0;
+			t1 = now();
+			event_timeout = 1.0;
+		}
+		if (child > 0)
+			during++;
+		else if (t1 > 0)
+			after++;
+		if (issued >= n * 4) {
+			printf("# across: %d flips issued and the command still runs\n", issued);
+			break;
+		}
+		if (damaged_flip(fb_prop, b[(i + 1) & 1].fb, dmg_prop, blob)) {
+			printf("# across: atomic commit %d: %s\n", i, strerror(errno));
+			break;
+		}
+		issued++;
+		pending = true;
+		if (!wait_event()) {
+			printf("# across: commit %d: no event within %.0f s\n", i, event_timeout);
+			break;
+		}
+	}
+	if (child > 0)
+		waitpid(child, &status, 0);
+	drmModeDestroyPropertyBlob(fd, blob);
+	printf("# across: '%s' ran %.2f s; %d flips issued before it, %d while it ran, %d after\n",
+	       cmd, t1 - t0, n / 3, during, after);
+	result((WIFEXITED(status) && WEXITSTATUS(status) == 0) != broken,
+	       "across: the command exited %d%s", WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+	       broken ? " (--break: wants a failure)" : "");
+	judge("nonblocking atomic flips across the command", issued, true);
 }
 
 static bool wait_vblank(unsigned int type, unsigned int seq)
@@ -652,7 +741,7 @@ static void new_buf(struct buf *b, uint32_t colour, uint32_t box)
 
 int main(int argc, char **argv)
 {
-	const char *driver = NULL, *want_mode = NULL, *test = "all";
+	const char *driver = NULL, *want_mode = NULL, *test = "all", *across = NULL;
 	struct buf b[2];
 	drmModeResPtr res;
 	drmModePlaneResPtr pres;
@@ -666,6 +755,7 @@ int main(int argc, char **argv)
 		{ "count", required_argument, NULL, 'n' },
 		{ "test", required_argument, NULL, 't' },
 		{ "busy-rounds", required_argument, NULL, 'r' },
+		{ "across", required_argument, NULL, 'a' },
 		{ "break", no_argument, NULL, 'b' },
 		{ }
 	};
@@ -676,16 +766,19 @@ int main(int argc, char **argv)
 		case 'n': count = atoi(optarg); break;
 		case 't': test = optarg; break;
 		case 'r': busy_rounds = atoi(optarg); break;
+		case 'a': across = optarg; break;
 		case 'b': broken = 1; break;
 		default: driver = NULL; optind = argc; break;
 		}
 	}
-	if (!driver || count < 2 || busy_rounds < 1) {
+	if (!driver || count < 2 || busy_rounds < 1 || !strcmp(test, "across") != !!across) {
 		fprintf(stderr, "usage: flipcheck --driver NAME [--mode WxH] [--count N] "
-			"[--busy-rounds N] [--test flip|atomic|vblank|cursor|idle-plane|busy|all] [--break]\n");
+			"[--busy-rounds N] [--test flip|atomic|vblank|cursor|idle-plane|busy|all] [--break]\n"
+			"       flipcheck --driver NAME [--mode WxH] [--count N] --test across --across CMD [--break]\n");
 		return 2;
 	}
-	smp = calloc(count + 2, sizeof(*smp));
+	/* across: up to 4 * count flips while its command runs */
+	smp = calloc(4 * count + 2, sizeof(*smp));
 	fd = open_card(driver);
 	if (drmSetMaster(fd))
 		printf("# not master (%s); flips may fail\n", strerror(errno));
@@ -771,6 +864,12 @@ int main(int argc, char **argv)
 			result(false, "idle plane: no atomic cap");
 		else
 			test_idle_plane(b, 12);
+	}
+	if (across) {
+		if (drmSetClientCap(fd, DRM_CLIENT_CAP_ATOMIC, 1) || !plane_id)
+			result(false, "across: no atomic cap or no primary plane");
+		else
+			test_across(b, count, across);
 	}
 	if (!strcmp(test, "busy") || !strcmp(test, "all")) {
 		test_busy(b, false, busy_rounds);
