@@ -3,6 +3,7 @@
 #   1. system suspend and resume (s2idle, pm_test=devices: every device's
 #      callbacks, no real sleep) while the adapter loses its power (the
 #      emulator's sleep-loses: memory, registers and channel gone);
+#   1b. a real suspend to RAM (ACPI S3), woken by the RTC (rtcwake);
 #   2. hibernation's freeze and thaw (pm_test=devices: the image is not
 #      written);
 #   3. a USB reset of the adapter (USBDEVFS_RESET, as usbreset does):
@@ -119,6 +120,19 @@ say "# suspend: $(dmesg | grep -E 'PM: suspend (entry|exit)' | tail -n 2 | tr '\
 check "$(is "$(emu_stat suspends)" "$((s0 + 1))")" "suspend: the adapter saw a USB suspend"
 after_wake suspend "$unplugs" "$probes"
 
+# 1b. a real suspend to RAM: ACPI S3 (mem_sleep "deep"), the whole machine
+# down, woken by the RTC 5 s later (rtcwake), no pm_test. QEMU's RTC
+# alarm wakes S3 but not s2idle, so this cycle is deep; 1 covers s2idle.
+grep -qw deep /sys/power/mem_sleep || fail "no deep sleep offered (mem_sleep: $(cat /sys/power/mem_sleep))"
+echo none >/sys/power/pm_test
+echo deep >/sys/power/mem_sleep
+s0=$(emu_stat suspends)
+rtcwake -m mem -s 5 >/tmp/rtcwake.log 2>&1 || fail "rtcwake -m mem -s 5 failed: $(cat /tmp/rtcwake.log)"
+say "# S3: $(dmesg | grep -E 'PM: suspend (entry|exit)|Waking up from system sleep state' | tail -n 3 | tr '\n' ' ')"
+check "$(yes_if grep -q 'ACPI: PM: Waking up from system sleep state S3' <(dmesg))" "S3: the machine went down to S3 and woke"
+check "$(is "$(emu_stat suspends)" "$((s0 + 1))")" "S3: the adapter saw a USB suspend"
+after_wake S3 "$unplugs" "$probes"
+
 # 2. hibernation: freeze, then thaw (pm_test=devices stops before the
 # image is written). The USB core calls the same suspend and resume
 # callbacks; the host controller's freeze suspends its root hub, and with
@@ -216,8 +230,8 @@ rc=$?
 cp "$out" "$OUT/" 2>/dev/null
 check "$(is "$rc" 0)" "after the wake-ups: flips, commits and vblank waits paced at the refresh ($(grep -c '^ok' "$out") ok, $(grep -c '^not ok' "$out") not ok)"
 
-# 7. flips going on across a system suspend (the adapter losing its power)
-# and across a USB reset: each flip's event comes, the vblank sequence and
+# 7. flips going on across a system suspend, a real S3 (as 1b) and a USB
+# reset: each flip's event comes, the vblank sequence and
 # timestamps stay monotonic and on the frame grid, the flips go on at the
 # refresh after. The suspend freezes the client, maybe with a flip
 # pending; the reset does not, and its commits go on while the adapter is
@@ -235,13 +249,18 @@ cat >/tmp/across-reset.sh <<EOF
 exec python3 -c 'import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_WRONLY); fcntl.ioctl(fd, 0x5514); os.close(fd)' \
 	/dev/bus/usb/$(printf %03d "$(cat "$dev/busnum")")/$(printf %03d "$(cat "$dev/devnum")")
 EOF
-chmod +x /tmp/across-suspend.sh /tmp/across-reset.sh
+cat >/tmp/across-s3.sh <<EOF
+#!/bin/bash
+echo none >/sys/power/pm_test || exit 3
+exec rtcwake -m mem -s 5
+EOF
+chmod +x /tmp/across-suspend.sh /tmp/across-s3.sh /tmp/across-reset.sh
 # The adapter keeps its power here: a flip's transfer in flight at the
 # suspend may sit in a read the frozen emulator completes only after it
 # has modelled the power loss, and would be counted as graphics sent with
 # no channel. 1 above shows what a power loss needs, with a still picture.
 emu sleep-loses off >/dev/null || fail "emulator: sleep-loses off"
-for what in suspend reset; do
+for what in suspend s3 reset; do
 	out=/tmp/across-$what.log
 	c0=$(emu_stat connects)
 	"$TOOLS/flipcheck" --driver dlkms --mode 1024x768 --count 60 --test across \
@@ -252,7 +271,7 @@ for what in suspend reset; do
 	check "$(is "$rc" 0)" "flips across a $what: every event, monotonic and paced" \
 		"($(grep -c '^ok' "$out") ok, $(grep -c '^not ok' "$out") not ok${BREAK:+; flipcheck --break})"
 	[ "$rc" = 0 ] || grep '^not ok' "$out" | head -n 5
-	[ "$what" = suspend ] ||
+	[ "$what" != reset ] ||
 		check "$(is "$(emu_stat connects)" "$((c0 + 1))")" "$what: the adapter was reset and configured again under the flips"
 done
 after_wake_device "flips across" "$unplugs" "$probes"

@@ -176,8 +176,11 @@ static double median_interval(const double *v, int n)
  * mean: a TCG guest starved of CPU now and then misses a frame, which the
  * grid check still holds to whole frames. Without @exact (full-frame
  * commits that take longer than a frame under TCG) the mean is reported.
+ * Without @rx_exact only the kernel's timestamps are held to the median:
+ * after a wake-up the guest is busy (resync, uevents, udev) and delivery
+ * lags, while the vblank it reports stays exact.
  */
-static void judge(const char *what, int want, bool exact)
+static void judge(const char *what, int want, bool exact, bool rx_exact)
 {
 	double exp_period = broken ? 2 * period : period;
 	double min_ok = broken ? 1.5 * period : 0.5 * period;
@@ -216,7 +219,7 @@ static void judge(const char *what, int want, bool exact)
 	       mn * 1e3, mx * 1e3);
 	if (exact)
 		result(med > 0.95 * exp_period && med < 1.05 * exp_period &&
-		       rxmed > 0.95 * exp_period && rxmed < 1.05 * exp_period,
+		       (!rx_exact || (rxmed > 0.95 * exp_period && rxmed < 1.05 * exp_period)),
 		       "%s: median interval %.3f ms (received %.3f ms), want %.3f ms +-5%% "
 		       "(%.3f Hz)", what, med * 1e3, rxmed * 1e3, exp_period * 1e3,
 		       1 / exp_period);
@@ -248,7 +251,7 @@ static void test_flip(struct buf *b, int n)
 		}
 	}
 	/* a legacy flip carries no damage: the whole frame is composed */
-	judge("legacy PAGE_FLIP (full frame)", n, false);
+	judge("legacy PAGE_FLIP (full frame)", n, false, false);
 }
 
 static uint32_t prop_id(uint32_t obj, uint32_t type, const char *name)
@@ -310,7 +313,7 @@ static void test_atomic(struct buf *b, int n)
 		}
 	}
 	drmModeDestroyPropertyBlob(fd, blob);
-	judge("nonblocking atomic commit with damage", n, true);
+	judge("nonblocking atomic commit with damage", n, true, true);
 }
 
 /*
@@ -383,7 +386,7 @@ static void test_across(struct buf *b, int n, const char *cmd)
 	result((WIFEXITED(status) && WEXITSTATUS(status) == 0) != broken,
 	       "across: the command exited %d%s", WIFEXITED(status) ? WEXITSTATUS(status) : -1,
 	       broken ? " (--break: wants a failure)" : "");
-	judge("nonblocking atomic flips across the command", issued, true);
+	judge("nonblocking atomic flips across the command", issued, true, false);
 }
 
 static bool wait_vblank(unsigned int type, unsigned int seq)
@@ -410,7 +413,7 @@ static void test_vblank(int n)
 	nsmp = 0;
 	for (i = 0; i < n && wait_vblank(DRM_VBLANK_RELATIVE, 1); i++)
 		;
-	judge("WAIT_VBLANK relative 1", n, true);
+	judge("WAIT_VBLANK relative 1", n, true, true);
 
 	/* absolute: wait for base+1, base+2, ... */
 	nsmp = 0;
@@ -436,7 +439,7 @@ static void test_vblank(int n)
 			break;
 		}
 	}
-	judge("WAIT_VBLANK absolute", n, true);
+	judge("WAIT_VBLANK absolute", n, true, true);
 }
 
 /*
