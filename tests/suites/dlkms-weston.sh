@@ -10,11 +10,18 @@
 # exits, what it logs) is recorded, not judged: that is weston's business.
 # Finally the adapter comes back and a new weston lights the new card.
 #
-#   dlkms-weston.sh [break]   "break" inverts every check (the run must fail)
+# With --sleep (dlkms-weston-sleep.sh, in a boot that survives a suspend),
+# before the yank the machine suspends under weston (s2idle, the adapter
+# losing its power): weston keeps its card and its output, its desktop is
+# back on the monitor and it repaints the client's window after the wake-up.
+#
+#   dlkms-weston.sh [break] [--sleep]   "break" inverts every check (the run must fail)
 # rig-timeout: 480
 . tests/suites/lib.sh
-BREAK=${1:-}
-[ "$BREAK" = break ] || BREAK=
+BREAK=
+[ "${1:-}" != break ] || { BREAK=break; shift; }
+SLEEP=
+[ "${1:-}" != --sleep ] || SLEEP=1
 MON=vga768
 SIZE=1024x768
 W=/tmp/weston
@@ -103,11 +110,29 @@ WAYLAND_DISPLAY=$SOCK weston-simple-shm >"$W/client.log" 2>&1 &
 CLIENT=$!
 sleep 3
 emu frame-png "$OUT/weston.png" >/dev/null
-f0=$(drv_stat "$card" frames) s0=$(frame_sum)
-sleep 2
-f1=$(drv_stat "$card" frames) s1=$(frame_sum)
-check "$(is "$([ "${f1:-0}" -gt "${f0:-0}" ] && [ "$s0" != "$s1" ] && echo moving)" moving)" \
-	"weston repaints weston-simple-shm's window: $((${f1:-0} - ${f0:-0})) frames sent in 2 s, the picture changed"
+# repaints WHAT: weston repaints the client's window, frames sent and the picture changing
+repaints() {
+	local f0 f1 s0 s1
+	f0=$(drv_stat "$card" frames) s0=$(frame_sum)
+	sleep 2
+	f1=$(drv_stat "$card" frames) s1=$(frame_sum)
+	check "$(is "$([ "${f1:-0}" -gt "${f0:-0}" ] && [ "$s0" != "$s1" ] && echo moving)" moving)" \
+		"$1: $((${f1:-0} - ${f0:-0})) frames sent in 2 s, the picture changed"
+}
+repaints "weston repaints weston-simple-shm's window"
+
+# --- a system suspend under weston, the adapter losing its power ---
+if [ -n "$SLEEP" ]; then
+	emu sleep-loses on >/dev/null || fail "emulator: sleep-loses"
+	pm_cycle || fail "the system suspend failed: $?"
+	say "# suspend: $(dmesg | grep -E 'PM: suspend (entry|exit)' | tail -n 2 | tr '\n' ' ')"
+	st=$(proc_state "$WESTON")
+	check "$(is "$(case $st in gone | Z) echo gone ;; *) echo alive ;; esac)" alive)" \
+		"after the suspend: weston (pid $WESTON) is still there (state $st)"
+	check "$(yes_if weston_holds "$card")" "after the suspend: weston still has $card open"
+	check "$(yes_if wait_for 60 desktop_shown)" "after the suspend: weston's desktop is back on the monitor ($(bg_pixels) pixels of #$BG)"
+	repaints "after the suspend: weston repaints the window"
+fi
 
 # --- the yank, mid-repaint ---
 echo "dlkms-weston: yank --" >/dev/kmsg
