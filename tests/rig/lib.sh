@@ -17,11 +17,22 @@ CACHE=${DLKMS_CACHE:-/var/cache/dlkms}
 ALL_KERNELS="6.1 6.12 7.2"
 KERNELS=${DLKMS_KERNELS:-$ALL_KERNELS}
 
+# The debug kernel (tests/rig/prepare debug-kernel): Debian's source of the
+# stock series DEBUG_BASE, built by us with KASAN, lockdep, kmemleak and
+# UBSAN. It is a series like the others for the rig (prepare kernel,
+# build-module, run-guest, check --kernels) but not in ALL_KERNELS: the
+# guest image does not carry its modules (run-guest shares them), and it
+# runs only where asked for.
+DEBUG_BASE=7.2
+DEBUG_SERIES=$DEBUG_BASE-debug
+is_debug_series() { [ "$1" = "$DEBUG_SERIES" ]; }
+
 release_of() {
 	case "$1" in
 	6.1) echo bookworm ;;
 	6.12) echo trixie ;;
 	7.2) echo sid ;;
+	"$DEBUG_SERIES") release_of "$DEBUG_BASE" ;;
 	*) echo "unknown kernel series $1" >&2; return 1 ;;
 	esac
 }
