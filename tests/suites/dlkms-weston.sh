@@ -11,9 +11,9 @@
 # Finally the adapter comes back and a new weston lights the new card.
 #
 # With --sleep (dlkms-weston-sleep.sh, in a boot that survives a suspend),
-# before the yank the machine suspends under weston (s2idle, the adapter
-# losing its power): weston keeps its card and its output, its desktop is
-# back on the monitor and it repaints the client's window after the wake-up.
+# before the yank the machine suspends under weston (s2idle): weston keeps
+# its card and its output, its desktop is on the monitor and it repaints
+# the client's window after the wake-up.
 #
 #   dlkms-weston.sh [break] [--sleep]   "break" inverts every check (the run must fail)
 # rig-timeout: 480
@@ -121,9 +121,13 @@ repaints() {
 }
 repaints "weston repaints weston-simple-shm's window"
 
-# --- a system suspend under weston, the adapter losing its power ---
+# --- a system suspend under weston ---
+# The adapter keeps its power: weston repaints all the time, and a repaint
+# in flight at the suspend sits in a read of the frozen emulator, which
+# would decode it after modelling a power loss (6.1: ignored_no_channel 45,
+# malformed 1). dlkms-suspend covers the power loss, with a still picture.
 if [ -n "$SLEEP" ]; then
-	emu sleep-loses on >/dev/null || fail "emulator: sleep-loses"
+	emu sleep-loses off >/dev/null || fail "emulator: sleep-loses off"
 	pm_cycle || fail "the system suspend failed: $?"
 	say "# suspend: $(dmesg | grep -E 'PM: suspend (entry|exit)' | tail -n 2 | tr '\n' ' ')"
 	st=$(proc_state "$WESTON")
