@@ -10,7 +10,7 @@
 # exits, what it logs) is recorded, not judged: that is weston's business.
 # Finally the adapter comes back and a new weston lights the new card.
 #
-# With --sleep (dlkms-weston-sleep.sh, in a boot that survives a suspend),
+# With --sleep (in a boot that survives a suspend: run-guest --sleep),
 # before the yank the machine suspends under weston (s2idle): weston keeps
 # its card and its output, its desktop is on the monitor and it repaints
 # the client's window after the wake-up.
