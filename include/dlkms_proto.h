@@ -97,6 +97,24 @@ size_t dl_enc_rlx8(u8 *buf, size_t len, u32 addr, const u8 *px,
 /* Smallest buffer dl_enc_rlx16()/dl_enc_rlx8() can always make progress in. */
 #define DL_RLX_MIN_BYTES	11
 
+/* Longest command the encoders write: an RLX16 header, then 256 raw pixels. */
+#define DL_MAX_CMD_BYTES	(6 + 1 + 2 * DL_MAX_CMD_PIXELS)
+
+/*
+ * The length of the command at @p, one of those this encoder writes (a
+ * lone 0xAF counts as a one-byte command), read from the @n bytes there;
+ * 0 if they do not hold all of it or it is not one of ours.
+ */
+size_t dl_cmd_len(const u8 *p, size_t n);
+
+/*
+ * A transfer of @len bytes from @buf, cut after its first @sent: how many
+ * of the bytes from @buf + @sent on the device still expects to complete
+ * the command the cut fell in (0 when it fell between commands). Commands
+ * start at @first; the bytes before it are the rest of an earlier cut.
+ */
+size_t dl_cmd_owed(const u8 *buf, size_t len, size_t first, size_t sent);
+
 /* XRGB8888 to the device's planes: RGB565 truncated, and 24-bpp's low bits. */
 static inline u16 dl_xrgb_to_565(u32 px)
 {

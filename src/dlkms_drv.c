@@ -321,13 +321,23 @@ static void dlkms_sleep(struct dlkms_device *dl)
 	wake_up_all(&dl->urb_wait);
 	/* no section that found the device awake is left */
 	synchronize_srcu(&dl->hw_srcu);
-	/* what is in flight may complete, for a while; wake-up resends all */
+	/*
+	 * What is in flight may complete, for a while; wake-up resends all,
+	 * after the rest of a command the kill cut (dlkms_urb_note_cut()).
+	 */
 	if (!usb_wait_anchor_empty_timeout(&dl->anchor, DLKMS_SLEEP_DRAIN_MS))
 		usb_kill_anchored_urbs(&dl->anchor);
 }
 
-static void dlkms_wake(struct dlkms_device *dl, enum dlkms_resync what)
+/*
+ * @reset: the device was reset (a reset-resume or a USB reset), so its
+ * command parser starts afresh; after a plain resume it is where the
+ * sleep left it, maybe inside a command a kill cut (dlkms_send_owed()).
+ */
+static void dlkms_wake(struct dlkms_device *dl, enum dlkms_resync what, bool reset)
 {
+	if (reset)
+		dlkms_forget_owed(dl);
 	/* the resync is due before the first pass that finds the device awake */
 	dlkms_render_invalidate(dl, what);
 	WRITE_ONCE(dl->asleep, false);
@@ -350,13 +360,13 @@ static int dlkms_usb_suspend(struct usb_interface *intf, pm_message_t message)
  */
 static int dlkms_usb_resume(struct usb_interface *intf)
 {
-	dlkms_wake(usb_get_intfdata(intf), DLKMS_RESYNC_CHANNEL);
+	dlkms_wake(usb_get_intfdata(intf), DLKMS_RESYNC_CHANNEL, false);
 	return 0;
 }
 
 static int dlkms_usb_reset_resume(struct usb_interface *intf)
 {
-	dlkms_wake(usb_get_intfdata(intf), DLKMS_RESYNC_CHANNEL);
+	dlkms_wake(usb_get_intfdata(intf), DLKMS_RESYNC_CHANNEL, true);
 	return 0;
 }
 
@@ -368,7 +378,7 @@ static int dlkms_usb_pre_reset(struct usb_interface *intf)
 
 static int dlkms_usb_post_reset(struct usb_interface *intf)
 {
-	dlkms_wake(usb_get_intfdata(intf), DLKMS_RESYNC_CHANNEL);
+	dlkms_wake(usb_get_intfdata(intf), DLKMS_RESYNC_CHANNEL, true);
 	return 0;
 }
 

@@ -54,6 +54,7 @@ struct dlkms_stats {
 	atomic64_t pixels;		/* pixels encoded */
 	atomic64_t render_ns;		/* time spent composing and encoding */
 	atomic64_t urb_waits;		/* times the pool was empty (backpressure) */
+	atomic64_t owed_sent;		/* commands completed after a cut transfer */
 };
 
 /*
@@ -164,6 +165,19 @@ struct dlkms_device {
 	 */
 	bool bulk_stalled;
 	struct work_struct stall_end_work;
+	/*
+	 * The device parses the bulk stream as one run of commands across
+	 * transfers. A transfer killed part-way (a sleep's drain that timed
+	 * out) leaves it inside a command, and it would read the next one as
+	 * the rest: @owed holds that rest, sent first by the next resync
+	 * unless the device was reset meanwhile (dlkms_usb.c). @owed_urb,
+	 * when it carries them, starts with @owed_first such bytes. Under
+	 * urb_lock.
+	 */
+	u8 owed[DL_MAX_CMD_BYTES];
+	size_t owed_len;
+	struct urb *owed_urb;
+	size_t owed_first;
 
 	/*
 	 * What commits queued for the render worker (dlkms_render.c), under
@@ -261,6 +275,8 @@ struct urb *dlkms_urb_get(struct dlkms_device *dl);
 int dlkms_urb_submit(struct dlkms_device *dl, struct urb *urb, size_t len);
 void dlkms_urb_put(struct dlkms_device *dl, struct urb *urb);
 int dlkms_send(struct dlkms_device *dl, const u8 *buf, size_t len);
+int dlkms_send_owed(struct dlkms_device *dl);
+void dlkms_forget_owed(struct dlkms_device *dl);
 
 /* dlkms_connector.c */
 int dlkms_connector_init(struct dlkms_device *dl);

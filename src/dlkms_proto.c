@@ -199,3 +199,75 @@ size_t dl_enc_rlx8(u8 *buf, size_t len, u32 addr, const u8 *px,
 {
 	return enc_rlx(buf, len, DL_CMD_RLX8, 1, addr, px, npx, done);
 }
+
+size_t dl_cmd_len(const u8 *p, size_t n)
+{
+	unsigned int bpp, left, raw, rep;
+	size_t pos;
+
+	if (!n || p[0] != DL_CMD_START)
+		return 0;
+	/* dlkms_urb_submit()'s pad, or udl-style padding */
+	if (n == 1 || p[1] == DL_CMD_START)
+		return 1;
+	switch (p[1]) {
+	case DL_CMD_REG:
+		return n >= 4 ? 4 : 0;
+	case DL_CMD_COPY16:
+		return n >= 9 ? 9 : 0;
+	case DL_CMD_SYNC:
+		return 2;
+	case DL_CMD_RLX16:
+		bpp = 2;
+		break;
+	case DL_CMD_RLX8:
+		bpp = 1;
+		break;
+	default:
+		return 0;
+	}
+	if (n < 6)
+		return 0;
+	left = p[5] ? p[5] : DL_MAX_CMD_PIXELS;
+	pos = 6;
+	/* spans of raw pixels, each followed by a repeat count while pixels are left */
+	for (;;) {
+		if (pos >= n)
+			return 0;
+		raw = p[pos] ? p[pos] : DL_MAX_CMD_PIXELS;
+		pos++;
+		if (raw > left)
+			return 0;
+		pos += raw * bpp;
+		left -= raw;
+		if (!left)
+			break;
+		if (pos >= n)
+			return 0;
+		/* ours never repeats 0 times: then a command is at most DL_MAX_CMD_BYTES */
+		rep = p[pos++];
+		if (!rep || rep > left)
+			return 0;
+		left -= rep;
+		if (!left)
+			break;
+	}
+	return pos <= n ? pos : 0;
+}
+
+size_t dl_cmd_owed(const u8 *buf, size_t len, size_t first, size_t sent)
+{
+	size_t pos = first, n;
+
+	if (sent < first)
+		return first - sent;
+	while (pos < sent) {
+		n = dl_cmd_len(buf + pos, len - pos);
+		if (!n)
+			return 0;	/* not ours: nothing known to complete */
+		if (pos + n > sent)
+			return pos + n - sent;
+		pos += n;
+	}
+	return 0;
+}

@@ -631,11 +631,13 @@ static void dlkms_render(struct dlkms_device *dl, struct dlkms_src *src,
  */
 static bool dlkms_resync(struct dlkms_device *dl)
 {
-	int ret = 0;
+	int ret;
 
-	if (dl->resync == DLKMS_RESYNC_NONE)
+	/* the rest of a command cut at a sleep: the device reads it first */
+	ret = dlkms_send_owed(dl);
+	if (!ret && dl->resync == DLKMS_RESYNC_NONE)
 		return true;
-	if (dl->resync == DLKMS_RESYNC_CHANNEL) {
+	if (!ret && dl->resync == DLKMS_RESYNC_CHANNEL) {
 		ret = dlkms_usb_select_channel(dl);
 		if (!ret)
 			dl->resync = DLKMS_RESYNC_REGS;

@@ -230,6 +230,33 @@ static void dlkms_stall_end_work(struct work_struct *work)
 	dlkms_render_refresh(dl);
 }
 
+/*
+ * A killed transfer the device took part of: keep what it still expects of
+ * the command the cut fell in. Only a kill: the transfers queued after it
+ * were killed before it (usb_kill_anchored_urbs() goes from the newest),
+ * so the device has seen nothing since. After a failure on the wire the
+ * next transfers went on, and the device has already read them as the
+ * rest; the whole picture sent again is all that helps then.
+ */
+static void dlkms_urb_note_cut(struct dlkms_device *dl, struct urb *urb)
+{
+	size_t first = 0, owed;
+
+	lockdep_assert_held(&dl->urb_lock);
+	if (urb == dl->owed_urb) {
+		first = dl->owed_first;
+		dl->owed_urb = NULL;
+	}
+	owed = dl_cmd_owed(urb->transfer_buffer, urb->transfer_buffer_length, first,
+			   urb->actual_length);
+	if (!owed)
+		return;
+	if (WARN_ON_ONCE(dl->owed_len || owed > sizeof(dl->owed)))
+		return;
+	memcpy(dl->owed, (u8 *)urb->transfer_buffer + urb->actual_length, owed);
+	dl->owed_len = owed;
+}
+
 static void dlkms_urb_complete(struct urb *urb)
 {
 	struct dlkms_device *dl = urb->context;
@@ -264,6 +291,10 @@ static void dlkms_urb_complete(struct urb *urb)
 		break;
 	}
 	spin_lock_irqsave(&dl->urb_lock, flags);
+	if (urb->status == -ENOENT)
+		dlkms_urb_note_cut(dl, urb);
+	else if (urb == dl->owed_urb)
+		dl->owed_urb = NULL;
 	list_add_tail(&urb->urb_list, &dl->urb_free);
 	spin_unlock_irqrestore(&dl->urb_lock, flags);
 	wake_up(&dl->urb_wait);
@@ -370,6 +401,50 @@ int dlkms_send(struct dlkms_device *dl, const u8 *buf, size_t len)
 		return -ENODEV;
 	memcpy(urb->transfer_buffer, buf, len);
 	return dlkms_urb_submit(dl, urb, len);
+}
+
+/*
+ * The rest of a command cut by a kill, before anything else goes (see
+ * dlkms_urb_note_cut()); the resync's first step. In a hardware section.
+ */
+int dlkms_send_owed(struct dlkms_device *dl)
+{
+	struct urb *urb;
+	size_t len;
+	int ret;
+
+	if (!READ_ONCE(dl->owed_len))
+		return 0;
+	urb = dlkms_urb_get(dl);
+	if (!urb)
+		return -ENODEV;
+	spin_lock_irq(&dl->urb_lock);
+	len = dl->owed_len;
+	memcpy(urb->transfer_buffer, dl->owed, len);
+	dl->owed_len = 0;
+	dl->owed_urb = urb;
+	dl->owed_first = len;
+	spin_unlock_irq(&dl->urb_lock);
+	ret = dlkms_urb_submit(dl, urb, len);
+	if (ret) {
+		/* not sent: still owed */
+		spin_lock_irq(&dl->urb_lock);
+		dl->owed_urb = NULL;
+		dl->owed_len = len;
+		spin_unlock_irq(&dl->urb_lock);
+		return ret;
+	}
+	atomic64_inc(&dl->stats.owed_sent);
+	return 0;
+}
+
+/* The device was reset: its parser starts afresh, and owes nothing. */
+void dlkms_forget_owed(struct dlkms_device *dl)
+{
+	spin_lock_irq(&dl->urb_lock);
+	dl->owed_len = 0;
+	dl->owed_urb = NULL;
+	spin_unlock_irq(&dl->urb_lock);
 }
 
 static void dlkms_urbs_free(struct dlkms_device *dl)

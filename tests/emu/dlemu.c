@@ -108,6 +108,8 @@ static struct emu {
 	struct verdict before;	/* the counters' values at their last reset */
 	enum drain drain;
 	unsigned long long slow_bps;
+	/* drain stop-after: bulk bytes still taken before the readers stop */
+	unsigned long long stop_after;
 	bool stalled, ctrl_fail;
 	bool key_pending;	/* a channel key's data stage is being read */
 	/*
@@ -781,6 +783,17 @@ static void *reader_main(void *arg)
 			snprintf(why, sizeof(why), "%llu bulk bytes since arming", e.ya.seen);
 			yank_locked(why);
 		}
+		if (n && e.stop_after) {
+			/* at a request's end: a transfer that goes on is cut here */
+			if (e.stop_after > (unsigned long long)n) {
+				e.stop_after -= n;
+			} else {
+				e.stop_after = 0;
+				e.drain = DRAIN_STOP;
+				msg("drain stop-after: stopped at bulk byte %llu of ep file %d",
+				    e.ep_bytes[i], i + 1);
+			}
+		}
 		bps = e.drain == DRAIN_SLOW ? e.slow_bps : 0;
 		pthread_mutex_unlock(&e.lock);
 		if (bps && n) {
@@ -1083,7 +1096,7 @@ static int command(char *line, FILE *f, const char **why)
 	}
 	if (!strcmp(argv[0], "drain")) {
 		enum drain d;
-		unsigned long long bps = 0;
+		unsigned long long bps = 0, after = 0;
 
 		if (argc >= 2 && !strcmp(argv[1], "normal"))
 			d = DRAIN_NORMAL;
@@ -1092,11 +1105,15 @@ static int command(char *line, FILE *f, const char **why)
 		else if (argc == 3 && !strcmp(argv[1], "slow") &&
 			 (bps = strtoull(argv[2], NULL, 0)) > 0)
 			d = DRAIN_SLOW;
+		else if (argc == 3 && !strcmp(argv[1], "stop-after") &&
+			 (after = strtoull(argv[2], NULL, 0)) > 0)
+			d = DRAIN_NORMAL;
 		else
 			return -EINVAL;
 		pthread_mutex_lock(&e.lock);
 		e.drain = d;
 		e.slow_bps = bps;
+		e.stop_after = after;
 		pthread_cond_broadcast(&e.cond);
 		pthread_mutex_unlock(&e.lock);
 		if (d == DRAIN_STOP && wait_readers_idle()) {

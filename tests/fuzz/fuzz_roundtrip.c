@@ -83,10 +83,11 @@ enum { CH_URB, CH_WHOLE, CH_FIXED, CH_RANDOM };
 
 /* Deliberate faults that each must turn the run red (make selftest). */
 enum { SAB_NONE, SAB_PIXEL, SAB_STRAY, SAB_FAR, SAB_GUARD, SAB_TAIL,
-	SAB_MALFORMED, SAB_SPLIT, SAB_RESYNC, SAB_MODE, SAB_COLOUR, SAB_VECTOR };
+	SAB_MALFORMED, SAB_SPLIT, SAB_RESYNC, SAB_MODE, SAB_COLOUR, SAB_VECTOR,
+	SAB_OWED };
 static const char *const sabotage_names[] = {
 	"none", "pixel", "stray", "far", "guard", "tail", "malformed", "split",
-	"resync", "mode", "colour", "vector", NULL
+	"resync", "mode", "colour", "vector", "owed", NULL
 };
 static int sabotage;
 
@@ -95,7 +96,7 @@ static int sabotage;
  * for the pages the current input's spans cover: a decoder write anywhere
  * else faults at once, and only those few pages need a byte-exact scan.
  */
-static struct dld rt, gw, gs;
+static struct dld rt, gw, gs, ct;
 static uint8_t *rt_mem;
 static struct sigaction old_segv;
 static bool ready;
@@ -106,7 +107,7 @@ static const char *cur_label = "?";
 static bool verbose;
 
 static struct {
-	unsigned long inputs, roundtrips, garbage, modesets, pixels, urbs, bytes;
+	unsigned long inputs, roundtrips, garbage, modesets, pixels, urbs, bytes, cuts;
 } tally;
 
 static void dump_input(void)
@@ -198,7 +199,7 @@ static void setup(void)
 		sabotage = i;
 		fprintf(stderr, "fuzz_roundtrip: sabotage '%s' armed: this run must fail\n", s);
 	}
-	if (dld_init(&rt) || dld_init(&gw) || dld_init(&gs)) {
+	if (dld_init(&rt) || dld_init(&gw) || dld_init(&gs) || dld_init(&ct)) {
 		fprintf(stderr, "fuzz_roundtrip: out of memory\n");
 		exit(2);
 	}
@@ -219,6 +220,8 @@ static void setup(void)
 	free(gs.mem);
 	gw.mem = map_zero();
 	gs.mem = map_zero();
+	free(ct.mem);
+	ct.mem = map_zero();
 
 	/* installed last, so it sees faults before ASan's or libFuzzer's handler */
 	memset(&sa, 0, sizeof(sa));
@@ -495,6 +498,44 @@ static long first_dirty(uint32_t a, size_t n)
 	return -1;
 }
 
+/*
+ * Each URB cut after a byte the input picks, as a kill at a sleep cuts one
+ * (dlkms_urb_note_cut()): dl_cmd_len() walks the URB command by command to
+ * its end, and the bytes dl_cmd_owed() counts complete the command the cut
+ * fell in, so that what the driver sends next is read as a command.
+ */
+static void cut_check(const struct params *p, const struct stream *s)
+{
+	static const uint8_t next[] = { 0xaf, 0x20, 0x00, 0x00 };
+	size_t i, off = 0, len, pos, n, cut, owed;
+
+	for (i = 0; i < s->nends; off = s->ends[i++]) {
+		len = s->ends[i] - off;
+		for (pos = 0; pos < len; pos += n) {
+			n = dl_cmd_len(s->b + off + pos, len - pos);
+			check(n, "dl_cmd_len() does not know the command at byte %zu of URB %zu "
+			      "(%02x %02x)", pos, i, s->b[off + pos],
+			      pos + 1 < len ? s->b[off + pos + 1] : 0);
+		}
+		check(pos == len, "dl_cmd_len() walked URB %zu to byte %zu of %zu", i, pos, len);
+
+		cut = mix(p->param ^ (uint32_t)(i * 0x9e3779b9u)) % (len + 1);
+		owed = dl_cmd_owed(s->b + off, len, 0, cut);
+		if (sabotage == SAB_OWED && owed)
+			owed--;
+		check(owed <= DL_MAX_CMD_BYTES && cut + owed <= len,
+		      "URB %zu cut at %zu of %zu: %zu bytes owed", i, cut, len, owed);
+		state_reset(&ct);
+		dld_feed(&ct, s->b + off, cut + owed);
+		dld_feed(&ct, next, sizeof(next));
+		check(!ct.st.malformed && !ct.ncarry && ct.st.cmd_reg == 1,
+		      "URB %zu cut at byte %zu of %zu, %zu bytes owed: then a register write "
+		      "is not read as one (malformed %llu, %zu bytes pending)", i, cut, len,
+		      owed, (unsigned long long)ct.st.malformed, ct.ncarry);
+		tally.cuts++;
+	}
+}
+
 /* One plane's part of one row: what dlkms_tx_span() is called with. */
 struct span {
 	unsigned int bpp;
@@ -638,6 +679,8 @@ static void roundtrip(const struct params *p)
 	      (!rt.ncarry || rt.carry[0] == 0xaf),
 	      "decoder: %llu pad bytes of %zu, %zu bytes left incomplete",
 	      (unsigned long long)rt.st.pad_af, s.pads, rt.ncarry);
+
+	cut_check(p, &s);
 
 	if (sabotage == SAB_PIXEL)
 		sp[0].expect[0] ^= 1;
@@ -1255,9 +1298,9 @@ int main(int argc, char **argv)
 		colour_exhaustive();
 	}
 	printf("fuzz_replay: %lu files, %lu generated: %lu round trips (%lu pixels, "
-	       "%lu URBs, %lu bytes), %lu modesets, %lu garbage streams, 0 failures\n",
+	       "%lu URBs, %lu bytes, %lu cut), %lu modesets, %lu garbage streams, 0 failures\n",
 	       files, iters, tally.roundtrips, tally.pixels, tally.urbs, tally.bytes,
-	       tally.modesets, tally.garbage);
+	       tally.cuts, tally.modesets, tally.garbage);
 	return 0;
 }
 #endif
