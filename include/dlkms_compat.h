@@ -12,6 +12,7 @@
 #include <linux/fs.h>
 #include <linux/hrtimer.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include <drm/drm_device.h>
 #include <drm/drm_edid.h>
@@ -19,6 +20,14 @@
 #include <drm/drm_plane.h>
 
 /* 7.1 renamed struct drm_atomic_state to struct drm_atomic_commit. */
+/*
+ * The unbound system workqueue; 7.2 warns about work queued on system_wq
+ * (Debian's 6.12 has the new name too).
+ */
+#ifndef DLKMS_HAVE_SYSTEM_DFL_WQ
+#define system_dfl_wq system_unbound_wq
+#endif
+
 #ifdef DLKMS_HAVE_ATOMIC_COMMIT
 #define dlkms_atomic_state drm_atomic_commit
 #else

@@ -269,7 +269,7 @@ static void dlkms_urb_complete(struct urb *urb)
 	if (READ_ONCE(dl->bulk_stalled)) {
 		WRITE_ONCE(dl->bulk_stalled, false);
 		if (!urb->status)
-			schedule_work(&dl->stall_end_work);
+			queue_work(system_dfl_wq, &dl->stall_end_work);
 	}
 
 	switch (urb->status) {
@@ -286,7 +286,7 @@ static void dlkms_urb_complete(struct urb *urb)
 		 * it gone then.
 		 */
 		atomic_cmpxchg(&dl->xfer_status, 0, urb->status);
-		queue_delayed_work(system_wq, &dl->xfer_error_work,
+		queue_delayed_work(system_dfl_wq, &dl->xfer_error_work,
 				   msecs_to_jiffies(DLKMS_XFER_RETRY_MS));
 		break;
 	}
