@@ -146,6 +146,12 @@ static struct emu {
 	pthread_cond_t yank_cond;
 	unsigned long long yank_req, yank_done;
 	int readers_idle;
+	/*
+	 * A reader is in_read from before its read() until what it read is
+	 * fed; reads counts the reads fed. See wait_readers_fed().
+	 */
+	bool in_read[NEPS];
+	unsigned long long reads[NEPS];
 	unsigned long long ep_bytes[NEPS];	/* per endpoint file, in descriptor order */
 	unsigned long long last_rx_ns;	/* CLOCK_MONOTONIC of the last bulk data */
 	uint8_t ram[65536];	/* peek/poke space */
@@ -609,6 +615,8 @@ stall:
 	ep0_stall(r);
 }
 
+static void wait_readers_fed_locked(void);
+
 static void *ep0_main(void *arg)
 {
 	struct usb_functionfs_event ev[4];
@@ -660,6 +668,7 @@ static void *ep0_main(void *arg)
 				 * show as UNBIND alone: one disconnect either way.
 				 */
 				pthread_mutex_lock(&e.lock);
+				wait_readers_fed_locked();
 				if (e.configured)
 					e.cs.disconnects++;
 				e.configured = false;
@@ -670,6 +679,7 @@ static void *ep0_main(void *arg)
 				break;
 			case FUNCTIONFS_SUSPEND:
 				pthread_mutex_lock(&e.lock);
+				wait_readers_fed_locked();
 				e.cs.suspends++;
 				/*
 				 * No stream cut here: dummy_hcd reports a
@@ -712,6 +722,43 @@ static void *ep0_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Before a suspend or a disconnect takes effect here: let every reader
+ * feed what it read before it. A reader frozen with the rest of userspace
+ * may hold a request's worth of the stream the host sent before it
+ * suspended; thawed, it races the ep0 thread, which would otherwise model
+ * the power loss or cut the stream first and then take those bytes as
+ * coming after it (a command cut in two, commands with no channel). After
+ * a SUSPEND or DISABLE no new data comes until the next RESUME or ENABLE,
+ * so a read still pending has nothing: the wait ends when each reader fed
+ * its read or after a bound. Under e.lock.
+ */
+#define READERS_FED_MS	200
+static void wait_readers_fed_locked(void)
+{
+	unsigned long long snap[NEPS];
+	bool pending[NEPS];
+	struct timespec dl;
+	int i, left;
+
+	for (i = 0; i < e.neps; i++) {
+		pending[i] = e.in_read[i];
+		snap[i] = e.reads[i];
+	}
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_nsec += READERS_FED_MS * 1000000L;
+	dl.tv_sec += dl.tv_nsec / 1000000000L;
+	dl.tv_nsec %= 1000000000L;
+	for (;;) {
+		left = 0;
+		for (i = 0; i < e.neps; i++)
+			left += pending[i] && e.in_read[i] && e.reads[i] == snap[i];
+		if (!left || stopping ||
+		    pthread_cond_timedwait(&e.cond, &e.lock, &dl) == ETIMEDOUT)
+			return;
+	}
+}
+
 /* ---- bulk OUT: the command stream ---- */
 
 static bool readers_paused(void)
@@ -739,13 +786,21 @@ static void *reader_main(void *arg)
 				pthread_cond_wait(&e.cond, &e.lock);
 			e.readers_idle--;
 		}
+		e.in_read[i] = !stopping;
 		pthread_mutex_unlock(&e.lock);
 		if (stopping)
 			break;
 		n = read(e.ep[i], buf, read_len);
 		if (n < 0) {
+			int err = errno;
+
+			pthread_mutex_lock(&e.lock);
+			e.in_read[i] = false;
+			e.reads[i]++;
+			pthread_cond_broadcast(&e.cond);
+			pthread_mutex_unlock(&e.lock);
 			/* EINTR: paused or stopping; ESHUTDOWN etc.: unplugged */
-			if (errno != EINTR)
+			if (err != EINTR)
 				usleep(10000);
 			continue;
 		}
@@ -795,6 +850,9 @@ static void *reader_main(void *arg)
 			}
 		}
 		bps = e.drain == DRAIN_SLOW ? e.slow_bps : 0;
+		e.in_read[i] = false;
+		e.reads[i]++;
+		pthread_cond_broadcast(&e.cond);
 		pthread_mutex_unlock(&e.lock);
 		if (bps && n) {
 			unsigned long long ns = (unsigned long long)n * 1000000000ull / bps;

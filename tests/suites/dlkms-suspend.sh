@@ -4,8 +4,8 @@
 #      callbacks, no real sleep) while the adapter loses its power (the
 #      emulator's sleep-loses: memory, registers and channel gone);
 #   1b. a real suspend to RAM (ACPI S3), woken by the RTC (rtcwake);
-#   1c. a suspend that kills a transfer the adapter took part of (it
-#      stopped draining): the rest of the command cut goes first at resume;
+#   1c. a suspend that finds a transfer the adapter stopped taking
+#      part-way (it stopped draining);
 #   2. hibernation's freeze and thaw (pm_test=devices: the image is not
 #      written);
 #   3. a USB reset of the adapter (USBDEVFS_RESET, as usbreset does):
@@ -135,27 +135,29 @@ check "$(yes_if grep -q 'ACPI: PM: Waking up from system sleep state S3' <(dmesg
 check "$(is "$(emu_stat suspends)" "$((s0 + 1))")" "S3: the adapter saw a USB suspend"
 after_wake S3 "$unplugs" "$probes"
 
-# 1c. a transfer cut by the sleep: the adapter stops taking data in the
-# middle of the resend that follows a wake-up (drain stop-after), so at the
-# next suspend the URB in progress is killed after the part the adapter
-# took. The adapter keeps its power and its parser, inside the command the
-# cut fell in: the wake-up must first send the rest of that command
-# (owed_sent), or the adapter reads the resend as the rest of it -- the
-# emulator counts malformed commands and the picture comes back wrong.
+# 1c. an adapter that stopped taking data in the middle of a transfer when
+# the suspend came: it stops (drain stop-after) part-way into the resend
+# that follows a wake-up, so the next suspend finds URBs it will not
+# complete. After the wake-up the adapter (drained again) must show the
+# picture from before, with no malformed command.
+# Under dummy_hcd every system resume is a reset-resume (the root hub's
+# suspend drops the port's enable): the adapter's parser starts afresh,
+# and the driver must not send it the rest of a command cut by a kill
+# (dlkms_send_owed(), for a plain resume, which this rig cannot give:
+# tests/fuzz checks that path). owed_sent is printed, not judged.
 emu sleep-loses off >/dev/null || fail "emulator: sleep-loses off"
 owed0=$(drv_stat "$card" owed_sent)
 mal0=$(emu_stat malformed)
+resets=$(dmesg | grep -c 'reset high-speed USB device')
 emu drain stop-after 20000 >/dev/null || fail "emulator: drain stop-after"
 pm_cycle || fail "the system suspend failed: $?"
 wait_for 30 grep -q 'drain stop-after: stopped' /tmp/dlemu.log ||
 	fail "the resend after the first wake-up did not reach 20000 bytes"
 pm_cycle || fail "the system suspend failed: $?"
 emu drain normal >/dev/null || fail "emulator: drain normal"
-say "# cut: $(grep 'drain stop-after: stopped' /tmp/dlemu.log | tail -n 1)"
-check "$(yes_if test "$(drv_stat "$card" owed_sent)" -gt "${owed0:-0}")" \
-	"cut: the sleep killed a transfer inside a command, and the wake-up sent the rest of it first (owed_sent ${owed0:-?} -> $(drv_stat "$card" owed_sent))"
-after_wake cut "$unplugs" "$probes"
-check "$(is "$(emu_stat malformed)" "$mal0")" "cut: the adapter read no malformed command"
+say "# stopped: $(grep 'drain stop-after: stopped' /tmp/dlemu.log | tail -n 1); resets at resume $(($(dmesg | grep -c 'reset high-speed USB device') - resets)) of 2; owed_sent ${owed0:-?} -> $(drv_stat "$card" owed_sent)"
+after_wake stopped "$unplugs" "$probes"
+check "$(is "$(emu_stat malformed)" "$mal0")" "stopped: the adapter read no malformed command"
 emu sleep-loses on >/dev/null || fail "emulator: sleep-loses"
 
 # 2. hibernation: freeze, then thaw (pm_test=devices stops before the
