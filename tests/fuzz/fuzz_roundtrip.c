@@ -1024,10 +1024,6 @@ static void move(const uint8_t *in, size_t len)
 		if (n)
 			submit(&s, &(struct params){ .urb = urb }, buf, n);
 	}
-	if (sabotage != SAB_OVERLAP && sabotage != SAB_ORDER)
-		check(cmds == want, "move of %u px from 0x%06x to 0x%06x (scratch %u px at "
-		      "0x%06x): %zu commands, dlkms_proto.h says %lu", m.npx, m.src, m.dst,
-		      m.bounce_px, m.bounce, cmds, want);
 
 	feed(&mv, s.b, s.len, chunk, cparam, s.ends, s.nends);
 	check(!mv.st.copy_overlap && !mv.st.malformed && !mv.ncarry &&
@@ -1053,6 +1049,11 @@ static void move(const uint8_t *in, size_t len)
 		      "0x%06x holds 0x%02x, memmove gives 0x%02x", m.npx, m.src, m.dst,
 		      m.bounce_px, m.bounce, k, mv.mem[k], mv_ref[k]);
 	}
+	/* the result first, then what it cost */
+	if (sabotage != SAB_OVERLAP && sabotage != SAB_ORDER)
+		check(cmds == want, "move of %u px from 0x%06x to 0x%06x (scratch %u px at "
+		      "0x%06x): %zu commands, dlkms_proto.h says %lu", m.npx, m.src, m.dst,
+		      m.bounce_px, m.bounce, cmds, want);
 	if (verbose)
 		printf("%s: move%u %u px 0x%06x -> 0x%06x, scratch %u px at 0x%06x: %zu copies\n",
 		       cur_label, bpp * 8, m.npx, m.src, m.dst, m.bounce_px, m.bounce, cmds);

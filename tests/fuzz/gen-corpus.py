@@ -162,6 +162,9 @@ MOVES = {
     # exactly apart (the shift is the run): 256-pixel copies; a scratch on
     # the run that must not be used
     'mv-05-touching-16': mv(0, 0x003000, 513, -513, scratch=255, bounce=0x002e00),
+    # staging would pay, but the scratch lies on the destination: direct
+    'mv-06-scratch-on-dst-16': mv(0, 0x004000, 1920, 1, scratch=201, bounce=0x004f00,
+                                  chunk=CH_WHOLE),
 }
 
 
