@@ -26,6 +26,7 @@ typedef __u32 u32;
 #define DL_CMD_START		0xaf
 #define DL_CMD_REG		0x20
 #define DL_CMD_RAW8		0x60
+#define DL_CMD_COPY8		0x62
 #define DL_CMD_RLX8		0x63
 #define DL_CMD_RAW16		0x68
 #define DL_CMD_COPY16		0x6a
@@ -96,6 +97,71 @@ size_t dl_enc_rlx8(u8 *buf, size_t len, u32 addr, const u8 *px,
 
 /* Smallest buffer dl_enc_rlx16()/dl_enc_rlx8() can always make progress in. */
 #define DL_RLX_MIN_BYTES	11
+
+/* A copy command: `af op dst(3) n src(3)`, destination first. */
+#define DL_COPY_BYTES		9
+
+/*
+ * Copy @npx (1..256) pixels from device byte address @src to @dst within
+ * the 16-bit plane (2 bytes a pixel) or the 8-bit plane (1 byte) as one
+ * command of DL_COPY_BYTES bytes. What a device does when the two byte
+ * ranges overlap is undefined (docs/protocol.md 4.2), except for the same
+ * range (@src == @dst), which changes nothing; use dl_enc_move16() and
+ * dl_enc_move8() to move anything that may overlap.
+ */
+size_t dl_enc_copy16(u8 *buf, u32 dst, u32 src, unsigned int npx);
+size_t dl_enc_copy8(u8 *buf, u32 dst, u32 src, unsigned int npx);
+
+/*
+ * A move of @npx pixels from @src to @dst in one plane, with the result of
+ * memmove(): byte addresses, ranges that wrap at 16 MiB like the device's
+ * addresses, @npx * bytes a pixel at most 8 MiB.
+ *
+ * It is made of copy commands none of which has overlapping source and
+ * destination ranges, in an order in which no command reads bytes of the
+ * source that an earlier command of the move already overwrote. With
+ * @shift the distance between the ranges in bytes (going round at 16 MiB,
+ * the shorter way), the move is one of:
+ *
+ *  - apart (@shift >= the run's bytes): 256-pixel commands, front to back;
+ *    9 bytes per 256 pixels.
+ *  - direct: commands of min(256, @shift / bytes a pixel) pixels, front to
+ *    back when @dst lies below @src and back to front when above, so each
+ *    command reads only bytes no earlier one wrote;
+ *    9 bytes per min(256, @shift / bytes a pixel) pixels.
+ *  - staged: each piece of min(256, @bounce_px) pixels is copied to the
+ *    scratch at @bounce and from there to its destination, pieces ordered
+ *    as in the direct case; 18 bytes per piece. Taken when the bounce is
+ *    given (@bounce_px > 0), overlaps neither range, and costs fewer
+ *    commands than the direct way: for a one-pixel scroll of a 1920-pixel
+ *    line, 8 x 18 = 144 bytes instead of 1920 x 9 = 17280. The scratch's
+ *    content is lost.
+ *
+ * A 16-bit move by one byte has no direct way; without a usable bounce it
+ * does nothing (@done stays 0).
+ */
+struct dl_move {
+	u32 dst, src;		/* byte addresses of the first pixel */
+	unsigned int npx;	/* pixels to move */
+	u32 bounce;		/* off-screen scratch for staging, or ignored */
+	unsigned int bounce_px;	/* its size in pixels; 0 = none */
+	unsigned int done;	/* pixels moved so far: 0 before the first call */
+};
+
+/*
+ * Encode the rest of move @m as copy commands into @buf (at most @len
+ * bytes); return the bytes written and advance @m->done by the pixels
+ * whose commands were written whole. The move is complete at
+ * @m->done == @m->npx; until then the caller sends @buf and calls again
+ * with a new buffer and the same @m (the part left is itself a move that
+ * what was sent does not disturb). A buffer of DL_MOVE_MIN_BYTES or more
+ * always makes progress, unless the move cannot be done (see above).
+ */
+size_t dl_enc_move16(u8 *buf, size_t len, struct dl_move *m);
+size_t dl_enc_move8(u8 *buf, size_t len, struct dl_move *m);
+
+/* Smallest buffer dl_enc_move16()/dl_enc_move8() can always make progress in. */
+#define DL_MOVE_MIN_BYTES	(2 * DL_COPY_BYTES)
 
 /* Longest command the encoders write: an RLX16 header, then 256 raw pixels. */
 #define DL_MAX_CMD_BYTES	(6 + 1 + 2 * DL_MAX_CMD_PIXELS)

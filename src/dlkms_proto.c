@@ -53,18 +53,33 @@ static size_t enc_reg24_be(u8 *buf, u8 reg, u32 val)
 	return n + dl_enc_reg(buf + n, reg + 2, val & 0xff);
 }
 
+static size_t enc_copy(u8 *buf, u8 op, u32 dst, u32 src, unsigned int npx)
+{
+	buf[0] = DL_CMD_START;
+	buf[1] = op;
+	put_be24(buf + 2, dst);
+	buf[5] = npx & 0xff;	/* 256 is sent as 0 */
+	put_be24(buf + 6, src);
+	return DL_COPY_BYTES;
+}
+
+size_t dl_enc_copy16(u8 *buf, u32 dst, u32 src, unsigned int npx)
+{
+	return enc_copy(buf, DL_CMD_COPY16, dst, src, npx);
+}
+
+size_t dl_enc_copy8(u8 *buf, u32 dst, u32 src, unsigned int npx)
+{
+	return enc_copy(buf, DL_CMD_COPY8, dst, src, npx);
+}
+
 /*
  * A one-pixel copy onto itself. Register batches take effect on the device
  * only once a drawing command follows (udl and udlfb rely on the same).
  */
 static size_t enc_kick(u8 *buf)
 {
-	buf[0] = DL_CMD_START;
-	buf[1] = DL_CMD_COPY16;
-	put_be24(buf + 2, 0);
-	buf[5] = 1;
-	put_be24(buf + 6, 0);
-	return 9;
+	return dl_enc_copy16(buf, 0, 0, 1);
 }
 
 /*
@@ -200,6 +215,92 @@ size_t dl_enc_rlx8(u8 *buf, size_t len, u32 addr, const u8 *px,
 	return enc_rlx(buf, len, DL_CMD_RLX8, 1, addr, px, npx, done);
 }
 
+static unsigned int min_uint(unsigned int a, unsigned int b)
+{
+	return a < b ? a : b;
+}
+
+/* Do the byte ranges [a, a + an) and [b, b + bn) meet, going round at 16 MiB? */
+static bool ranges_meet(u32 a, u32 an, u32 b, u32 bn)
+{
+	u32 up = (b - a) & (DL_MEM_SIZE - 1);	/* how far b lies above a */
+
+	return up < an || DL_MEM_SIZE - up < bn;
+}
+
+/* The plan for the move (see dlkms_proto.h): how it is cut and ordered. */
+struct move_plan {
+	unsigned int step;	/* pixels a command (a piece, when staged) */
+	bool fwd;		/* front to back */
+	bool staged;		/* through the bounce */
+};
+
+static bool move_plan(const struct dl_move *m, unsigned int bpp, struct move_plan *pl)
+{
+	u32 bytes = m->npx * bpp;
+	u32 up = (m->dst - m->src) & (DL_MEM_SIZE - 1);
+	u32 shift = up <= DL_MEM_SIZE - up ? up : DL_MEM_SIZE - up;
+	unsigned int piece = min_uint(DL_MAX_CMD_PIXELS, m->bounce_px);
+
+	/* the destination below the source: each command reads ahead of the writes */
+	pl->fwd = shift != up;
+	pl->staged = false;
+	if (shift >= bytes) {
+		pl->step = DL_MAX_CMD_PIXELS;
+		pl->fwd = true;
+		return true;
+	}
+	pl->step = min_uint(DL_MAX_CMD_PIXELS, shift / bpp);
+	if (piece && !ranges_meet(m->bounce, piece * bpp, m->src, bytes) &&
+	    !ranges_meet(m->bounce, piece * bpp, m->dst, bytes) &&
+	    (!pl->step || (m->npx + pl->step - 1) / pl->step >
+			  2 * ((m->npx + piece - 1) / piece))) {
+		pl->step = piece;
+		pl->staged = true;
+	}
+	return pl->step > 0;
+}
+
+static size_t enc_move(u8 *buf, size_t len, u8 op, unsigned int bpp, struct dl_move *m)
+{
+	size_t pos = 0, need;
+	struct move_plan pl;
+	unsigned int left, k;
+	u32 off;
+
+	if (!((m->dst - m->src) & (DL_MEM_SIZE - 1))) {
+		m->done = m->npx;	/* onto itself: nothing to send */
+		return 0;
+	}
+	if (!move_plan(m, bpp, &pl))
+		return 0;
+	need = pl.staged ? 2 * DL_COPY_BYTES : DL_COPY_BYTES;
+	while (m->done < m->npx && len - pos >= need) {
+		/* what is left is the front of the run, or its back */
+		left = m->npx - m->done;
+		k = min_uint(left, pl.step);
+		off = (pl.fwd ? m->done : left - k) * bpp;
+		if (pl.staged) {
+			pos += enc_copy(buf + pos, op, m->bounce, m->src + off, k);
+			pos += enc_copy(buf + pos, op, m->dst + off, m->bounce, k);
+		} else {
+			pos += enc_copy(buf + pos, op, m->dst + off, m->src + off, k);
+		}
+		m->done += k;
+	}
+	return pos;
+}
+
+size_t dl_enc_move16(u8 *buf, size_t len, struct dl_move *m)
+{
+	return enc_move(buf, len, DL_CMD_COPY16, 2, m);
+}
+
+size_t dl_enc_move8(u8 *buf, size_t len, struct dl_move *m)
+{
+	return enc_move(buf, len, DL_CMD_COPY8, 1, m);
+}
+
 size_t dl_cmd_len(const u8 *p, size_t n)
 {
 	unsigned int bpp, left, raw, rep;
@@ -213,8 +314,9 @@ size_t dl_cmd_len(const u8 *p, size_t n)
 	switch (p[1]) {
 	case DL_CMD_REG:
 		return n >= 4 ? 4 : 0;
+	case DL_CMD_COPY8:
 	case DL_CMD_COPY16:
-		return n >= 9 ? 9 : 0;
+		return n >= DL_COPY_BYTES ? DL_COPY_BYTES : 0;
 	case DL_CMD_SYNC:
 		return 2;
 	case DL_CMD_RLX16:

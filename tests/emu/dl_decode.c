@@ -231,18 +231,39 @@ static int raw(struct dld *d, const uint8_t *p, size_t n, unsigned int bpp,
 	return 6 + cnt * bpp;
 }
 
-/* Copy (0x62 / 0x6A): destination first, then count, then source. */
+/*
+ * Copy (0x62 / 0x6A): destination first, then count, then source; both are
+ * byte ranges of count * @bpp bytes that wrap at 16 MiB. Ranges that do not
+ * overlap give the same result in any copy order. Overlapping ones are
+ * undefined on hardware (docs/protocol.md 4.2): they are counted in
+ * copy_overlap, which fails the suites, and their destination is filled
+ * with DLD_POISON, the same whatever order a device might copy in, so a
+ * round trip that relied on one also shows wrong pixels. The same range
+ * (src == dst, the kick of section 3) copies nothing onto itself: a no-op.
+ */
 static int copy(struct dld *d, const uint8_t *p, size_t n, unsigned int bpp,
 		bool exec)
 {
-	uint32_t dst, src, i, bytes;
+	uint32_t dst, src, i, bytes, up;
 
 	if (n < 9)
 		return NEED_MORE;
+	if (!exec)
+		return 9;
 	dst = addr24(p + 2);
 	src = addr24(p + 6);
 	bytes = count256(p[5]) * bpp;
-	for (i = 0; exec && i < bytes; i++)
+	/* how far above the source the destination starts, going round */
+	up = (dst - src) & DLD_MEM_MASK;
+	if (!up)
+		return 9;
+	if (up < bytes || DLD_MEM_SIZE - up < bytes) {
+		d->st.copy_overlap++;
+		for (i = 0; i < bytes; i++)
+			d->mem[(dst + i) & DLD_MEM_MASK] = DLD_POISON;
+		return 9;
+	}
+	for (i = 0; i < bytes; i++)
 		d->mem[(dst + i) & DLD_MEM_MASK] = d->mem[(src + i) & DLD_MEM_MASK];
 	return 9;
 }

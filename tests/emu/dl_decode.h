@@ -14,6 +14,8 @@
 #define DLD_MEM_SIZE	(16u << 20)
 #define DLD_MEM_MASK	(DLD_MEM_SIZE - 1)
 #define DLD_FILL	0x5a
+/* what an overlapping copy leaves in its destination (see copy()) */
+#define DLD_POISON	0xc5
 
 /*
  * Longest well-formed command: RLX with 256 one-pixel spans and their repeat
@@ -28,6 +30,12 @@ struct dld_stats {
 	uint64_t cmd_68, cmd_69, cmd_6a, cmd_6b, cmd_a0;
 	uint64_t pad_af, malformed, mode_sets;
 	uint64_t ignored_no_channel;	/* commands dropped: see enum dld_channel */
+	/*
+	 * Copies (0x62 / 0x6A) whose source and destination byte ranges
+	 * overlap, modulo 16 MiB, without being the same range: undefined on
+	 * hardware, so an error here. Their destination gets DLD_POISON.
+	 */
+	uint64_t copy_overlap;
 };
 
 /*

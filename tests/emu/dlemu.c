@@ -74,7 +74,7 @@ struct ctrl_stats {
  * a run sent wrong is forgotten before the emulator stops.
  */
 struct verdict {
-	unsigned long long malformed, ignored_no_channel, key_bad;
+	unsigned long long malformed, ignored_no_channel, key_bad, copy_overlap;
 };
 
 /*
@@ -192,6 +192,7 @@ static void verdict_keep_locked(bool decoder, bool ctrl)
 	if (decoder) {
 		e.before.malformed += e.dec.st.malformed;
 		e.before.ignored_no_channel += e.dec.st.ignored_no_channel;
+		e.before.copy_overlap += e.dec.st.copy_overlap;
 	}
 	if (ctrl)
 		e.before.key_bad += e.cs.key_bad;
@@ -769,9 +770,9 @@ static bool readers_paused(void)
 static void *reader_main(void *arg)
 {
 	int i = (int)(long)arg;
-	static unsigned int mal_logged, ign_logged;	/* under e.lock */
+	static unsigned int mal_logged, ign_logged, ovl_logged;	/* under e.lock */
 	uint8_t *buf = malloc(read_len);
-	unsigned long long bps, mal, ign;
+	unsigned long long bps, mal, ign, ovl;
 	struct timespec ts;
 	ssize_t n;
 
@@ -820,6 +821,7 @@ static void *reader_main(void *arg)
 		e.ep_bytes[i] += n;
 		mal = e.dec.st.malformed;
 		ign = e.dec.st.ignored_no_channel;
+		ovl = e.dec.st.copy_overlap;
 		dld_feed(&e.dec, buf, n);
 		/* and of commands dropped for want of a channel, the first few */
 		if (e.dec.st.ignored_no_channel != ign && ++ign_logged <= 4)
@@ -832,6 +834,10 @@ static void *reader_main(void *arg)
 			    "%s, first %02x %02x %02x %02x", i + 1, n, e.ep_bytes[i] - n,
 			    e.configured ? "configured" : "not configured",
 			    buf[0], n > 1 ? buf[1] : 0, n > 2 ? buf[2] : 0, n > 3 ? buf[3] : 0);
+		/* an overlapping copy fails the suites too (dl_decode.c copy()) */
+		if (e.dec.st.copy_overlap != ovl && ++ovl_logged <= 8)
+			msg("overlapping copy on ep file %d: %llu in %zd bytes at bulk byte %llu",
+			    i + 1, e.dec.st.copy_overlap - ovl, n, e.ep_bytes[i] - n);
 		if (n && yank_at_count(&e.ya, YANK_AT_BULK, n)) {
 			char why[64];
 
@@ -920,8 +926,9 @@ static void stats_print(FILE *f)
 	fprintf(f, "cmd_a0 %llu\npad_af %llu\nmalformed %llu\nmode_sets %llu\n",
 		(unsigned long long)s->cmd_a0, (unsigned long long)s->pad_af,
 		(unsigned long long)s->malformed, (unsigned long long)s->mode_sets);
-	fprintf(f, "ignored_no_channel %llu\nchannel %s\n",
+	fprintf(f, "ignored_no_channel %llu\ncopy_overlap %llu\nchannel %s\n",
 		(unsigned long long)s->ignored_no_channel,
+		(unsigned long long)s->copy_overlap,
 		e.dec.chan == DLD_CHAN_NULL ? "null" : e.dec.chan == DLD_CHAN_NONE ? "none" : "other");
 	fprintf(f, "ctrl_edid %llu\nctrl_key %llu\nctrl_key_bad %llu\n",
 		e.cs.edid, e.cs.key, e.cs.key_bad);
@@ -937,6 +944,8 @@ static void stats_print(FILE *f)
 		e.before.malformed + s->malformed,
 		e.before.ignored_no_channel + s->ignored_no_channel,
 		e.before.key_bad + e.cs.key_bad);
+	fprintf(f, "total_copy_overlap %llu\n",
+		e.before.copy_overlap + (unsigned long long)s->copy_overlap);
 }
 
 static int frame_save(const char *path, bool png)

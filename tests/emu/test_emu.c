@@ -571,6 +571,118 @@ static void test_other_commands(struct dld *d)
 	      (unsigned long long)d->st.pad_af);
 }
 
+/* @n bytes at @addr (wrapping at 16 MiB) are @want */
+static bool mem_is(const struct dld *d, uint32_t addr, const char *want, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (d->mem[(addr + i) & DLD_MEM_MASK] != (uint8_t)want[i])
+			return false;
+	return true;
+}
+
+/*
+ * Copies (docs/protocol.md 4.2), worked by hand: byte ranges of n x pixel
+ * size, destination first, 16 MiB wrap; overlapping ranges are counted in
+ * copy_overlap and poison the destination, the same range is a no-op.
+ */
+static void test_copy(struct dld *d)
+{
+	static const uint8_t base[] = {
+		0xaf, 0x68, 0x00, 0x01, 0x00, 0x03, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66,
+		0xaf, 0x69, 0x00, 0x20, 0x00, 0x00, 0x00, 0xab, 0xcd,	/* 256 x abcd @0x2000 */
+	};
+	static const uint8_t apart[] = {
+		/* above, touching: [0x100, 0x106) to [0x106, 0x10c) */
+		0xaf, 0x6a, 0x00, 0x01, 0x06, 0x03, 0x00, 0x01, 0x00,
+		/* below, touching: to [0x0fa, 0x100) */
+		0xaf, 0x6a, 0x00, 0x00, 0xfa, 0x03, 0x00, 0x01, 0x00,
+		/* n = 0: 256 pixels, 512 bytes, 0x2000 to 0x3000 */
+		0xaf, 0x6a, 0x00, 0x30, 0x00, 0x00, 0x00, 0x20, 0x00,
+		/* 8-bit, n = 0: 256 bytes, 0x2000 to 0x4000 */
+		0xaf, 0x62, 0x00, 0x40, 0x00, 0x00, 0x00, 0x20, 0x00,
+	};
+	static const uint8_t wrap[] = {
+		/* raw 8-bit 01 02 03 04 at 0xfffffe: wraps to 0x000000 */
+		0xaf, 0x60, 0xff, 0xff, 0xfe, 0x04, 0x01, 0x02, 0x03, 0x04,
+		/* source wraps: 2 px from 0xfffffe to 0x000100 */
+		0xaf, 0x6a, 0x00, 0x01, 0x00, 0x02, 0xff, 0xff, 0xfe,
+		/* destination wraps: 3 bytes from 0x000100 to 0xffffff */
+		0xaf, 0x62, 0xff, 0xff, 0xff, 0x03, 0x00, 0x01, 0x00,
+	};
+	static const uint8_t self[] = {
+		0xaf, 0x6a, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,	/* the kick */
+		0xaf, 0x6a, 0x00, 0x20, 0x00, 0x00, 0x00, 0x20, 0x00,	/* 256 px onto itself */
+		0xaf, 0x62, 0xff, 0xff, 0xff, 0x00, 0xff, 0xff, 0xff,	/* 8-bit, round the top */
+	};
+	static const uint8_t overlap[] = {
+		/* 2 px 0x100 to 0x102: [0x100, 0x104) and [0x102, 0x106) */
+		0xaf, 0x6a, 0x00, 0x01, 0x02, 0x02, 0x00, 0x01, 0x00,
+		/* only round the top: [0xfffffe, 0x000002) and [0, 4) */
+		0xaf, 0x6a, 0x00, 0x00, 0x00, 0x02, 0xff, 0xff, 0xfe,
+		/* 8-bit, destination one below: [0x2001, 0x2005) to [0x2000, 0x2004) */
+		0xaf, 0x62, 0x00, 0x20, 0x00, 0x04, 0x00, 0x20, 0x01,
+	};
+	size_t i;
+
+	dld_reset(d);
+	dld_feed(d, base, sizeof(base));
+	for (i = 0; i < sizeof(apart); i++)	/* commands split anywhere */
+		dld_feed(d, apart + i, 1);
+	CHECK(mem_is(d, 0x0f9, "\x5a\x11\x22\x33\x44\x55\x66\x11\x22\x33\x44\x55\x66"
+		     "\x11\x22\x33\x44\x55\x66\x5a", 20),
+	      "copies above and below, touching the source");
+	CHECK(mem16(d, 0x3000) == 0xabcd && mem16(d, 0x31fe) == 0xabcd &&
+	      mem16(d, 0x2ffe) == 0x5a5a && mem16(d, 0x3200) == 0x5a5a,
+	      "16-bit copy with n = 0: not 256 pixels");
+	CHECK(mem_is(d, 0x3fff, "\x5a\xab\xcd", 3) && mem_is(d, 0x40fe, "\xab\xcd\x5a", 3),
+	      "8-bit copy with n = 0: not 256 bytes");
+	CHECK(d->st.cmd_6a == 3 && d->st.cmd_62 == 1 && !d->st.copy_overlap &&
+	      !d->st.malformed, "apart: %llu+%llu copies, %llu overlapping, %llu malformed",
+	      (unsigned long long)d->st.cmd_6a, (unsigned long long)d->st.cmd_62,
+	      (unsigned long long)d->st.copy_overlap, (unsigned long long)d->st.malformed);
+
+	dld_reset(d);
+	dld_feed(d, wrap, sizeof(wrap));
+	CHECK(mem_is(d, 0x0ff, "\x5a\x01\x02\x03\x04\x5a", 6), "source round the top");
+	/* 0xfffffe keeps the raw write's 01; 0xffffff, 0, 1 get 01 02 03 */
+	CHECK(mem_is(d, 0xfffffe, "\x01\x01\x02\x03\x5a", 5),
+	      "destination round the top: %02x %02x %02x %02x %02x", d->mem[0xfffffe],
+	      d->mem[0xffffff], d->mem[0], d->mem[1], d->mem[2]);
+	CHECK(!d->st.copy_overlap && !d->st.malformed, "wrap: %llu overlapping",
+	      (unsigned long long)d->st.copy_overlap);
+
+	dld_reset(d);
+	dld_feed(d, base, sizeof(base));
+	dld_feed(d, self, sizeof(self));
+	CHECK(!d->st.copy_overlap && d->st.cmd_6a == 2 && d->st.cmd_62 == 1 &&
+	      mem_is(d, 0x0ff, "\x5a\x11\x22\x33\x44\x55\x66\x5a", 8) &&
+	      mem16(d, 0x2000) == 0xabcd && mem16(d, 0x21fe) == 0xabcd &&
+	      d->mem[0] == DLD_FILL && d->mem[0xffffff] == DLD_FILL,
+	      "copies onto themselves: %llu overlapping, or memory changed",
+	      (unsigned long long)d->st.copy_overlap);
+
+	for (i = 0; i < 3; i++) {
+		dld_reset(d);
+		dld_feed(d, base, sizeof(base));
+		dld_feed(d, overlap + 9 * i, 9);
+		CHECK(d->st.copy_overlap == 1 && d->st.cmd_6a + d->st.cmd_62 == 1 &&
+		      !d->st.malformed, "overlapping copy %zu: counted %llu", i,
+		      (unsigned long long)d->st.copy_overlap);
+	}
+	/* the destination is poisoned, the rest of the source left alone */
+	dld_reset(d);
+	dld_feed(d, base, sizeof(base));
+	dld_feed(d, overlap, sizeof(overlap));
+	CHECK(d->st.copy_overlap == 3, "%llu of 3 overlapping copies counted",
+	      (unsigned long long)d->st.copy_overlap);
+	CHECK(mem_is(d, 0x0ff, "\x5a\x11\x22\xc5\xc5\xc5\xc5\x5a", 8) &&
+	      mem_is(d, 0xfffffd, "\x5a\x5a\x5a\xc5\xc5\xc5\xc5\x5a", 8) &&
+	      mem_is(d, 0x1fff, "\x5a\xc5\xc5\xc5\xc5\xab\xcd", 7),
+	      "overlapping copies: destination not poisoned, or more written");
+}
+
 /* Garbage never crashes the decoder, is counted, and valid input after it works. */
 static void test_malformed(struct dld *d)
 {
@@ -836,6 +948,7 @@ static void test_key(void)
 	memset(&e.before, 0, sizeof(e.before));
 	e.dec.st.malformed = 2;
 	e.dec.st.ignored_no_channel = 5;
+	e.dec.st.copy_overlap = 4;
 	e.cs.key_bad = 1;
 	CHECK(!emu_command("reset-stats") && !e.dec.st.malformed && !e.cs.key_bad,
 	      "reset-stats");
@@ -845,7 +958,8 @@ static void test_key(void)
 	fclose(f);
 	CHECK(body && strstr(body, "\nmalformed 1\n") && strstr(body, "\ntotal_malformed 3\n") &&
 	      strstr(body, "\ntotal_ignored_no_channel 5\n") &&
-	      strstr(body, "\ntotal_ctrl_key_bad 1\n") && strstr(body, "\nignored_no_channel 0\n"),
+	      strstr(body, "\ntotal_ctrl_key_bad 1\n") && strstr(body, "\nignored_no_channel 0\n") &&
+	      strstr(body, "\ncopy_overlap 0\n") && strstr(body, "\ntotal_copy_overlap 4\n"),
 	      "stats after reset-stats:\n%s", body ? body : "");
 	free(body);
 }
@@ -861,6 +975,7 @@ int main(void)
 	test_modeset(&d);
 	test_stream_vectors(&d);
 	test_other_commands(&d);
+	test_copy(&d);
 	test_roundtrip(&d, 2);
 	test_roundtrip(&d, 1);
 	test_24bpp(&d);

@@ -19,6 +19,13 @@
  * mode, apply nothing before the final register unlock, and see exactly the
  * register writes and the one "kick" copy each batch is made of.
  *
+ * Move mode: random device memory around a source, a destination and a
+ * scratch; a move (any shift, overlapping or not, 1 pixel included) goes
+ * through dl_enc_move16()/dl_enc_move8() in buffers of the chosen size and
+ * the decoder; then memory must equal a memmove on a copy of it (the
+ * scratch aside), no copy may overlap itself, and the stream must cost
+ * what dlkms_proto.h says.
+ *
  * Garbage mode: the payload goes straight into the decoder, once whole and
  * once in the chosen chunking. It must not crash or touch memory out of
  * bounds (ASan/UBSan), both decoders must end in the same state (a stream
@@ -35,7 +42,8 @@
  *          runs), bit 4 fill each URB's tail with 0xAF as udl does,
  *          bit 5 modeset mode (layout: see modeset()), bit 6 24 bpp: each
  *          row as XRGB8888, sent as an RLX16 span, then an RLX8 span in
- *          the 8-bit plane after the rows, as src/dlkms_render.c does
+ *          the 8-bit plane after the rows, as src/dlkms_render.c does,
+ *          bit 7 move mode (layout: see move())
  *   1-3    device start address, big-endian
  *   4-5    span length - 1, little-endian, modulo MAX_SPAN
  *   6      bits 0-1 rows - 1; bits 2-7 high bits of the run length
@@ -77,6 +85,7 @@
 #define F_PAD		0x10
 #define F_MODESET	0x20
 #define F_BOTH		0x40
+#define F_MOVE		0x80
 
 enum { SRC_RAW, SRC_PALETTE, SRC_RLE, SRC_RUNS };
 enum { CH_URB, CH_WHOLE, CH_FIXED, CH_RANDOM };
@@ -84,10 +93,10 @@ enum { CH_URB, CH_WHOLE, CH_FIXED, CH_RANDOM };
 /* Deliberate faults that each must turn the run red (make selftest). */
 enum { SAB_NONE, SAB_PIXEL, SAB_STRAY, SAB_FAR, SAB_GUARD, SAB_TAIL,
 	SAB_MALFORMED, SAB_SPLIT, SAB_RESYNC, SAB_MODE, SAB_COLOUR, SAB_VECTOR,
-	SAB_OWED };
+	SAB_OWED, SAB_OVERLAP, SAB_ORDER };
 static const char *const sabotage_names[] = {
 	"none", "pixel", "stray", "far", "guard", "tail", "malformed", "split",
-	"resync", "mode", "colour", "vector", "owed", NULL
+	"resync", "mode", "colour", "vector", "owed", "overlap", "order", NULL
 };
 static int sabotage;
 
@@ -96,8 +105,8 @@ static int sabotage;
  * for the pages the current input's spans cover: a decoder write anywhere
  * else faults at once, and only those few pages need a byte-exact scan.
  */
-static struct dld rt, gw, gs, ct;
-static uint8_t *rt_mem;
+static struct dld rt, gw, gs, ct, mv;
+static uint8_t *rt_mem, *mv_ref;
 static struct sigaction old_segv;
 static bool ready;
 
@@ -108,6 +117,7 @@ static bool verbose;
 
 static struct {
 	unsigned long inputs, roundtrips, garbage, modesets, pixels, urbs, bytes, cuts;
+	unsigned long moves, moved, move_overlap, move_bytes;
 } tally;
 
 static void dump_input(void)
@@ -199,7 +209,8 @@ static void setup(void)
 		sabotage = i;
 		fprintf(stderr, "fuzz_roundtrip: sabotage '%s' armed: this run must fail\n", s);
 	}
-	if (dld_init(&rt) || dld_init(&gw) || dld_init(&gs) || dld_init(&ct)) {
+	if (dld_init(&rt) || dld_init(&gw) || dld_init(&gs) || dld_init(&ct) ||
+	    dld_init(&mv)) {
 		fprintf(stderr, "fuzz_roundtrip: out of memory\n");
 		exit(2);
 	}
@@ -222,6 +233,9 @@ static void setup(void)
 	gs.mem = map_zero();
 	free(ct.mem);
 	ct.mem = map_zero();
+	free(mv.mem);
+	mv.mem = map_zero();
+	mv_ref = map_zero();
 
 	/* installed last, so it sees faults before ASan's or libFuzzer's handler */
 	memset(&sa, 0, sizeof(sa));
@@ -857,6 +871,203 @@ static uint16_t mem16(const struct dld *d, uint32_t a)
 	return d->mem[a & DLD_MEM_MASK] << 8 | d->mem[(a + 1) & DLD_MEM_MASK];
 }
 
+/*
+ * Move mode, after the flags byte (bit 1: the 8-bit plane; bit 2: a 16-bit
+ * move's destination one byte further): source address (3, BE), pixels - 1
+ * (2, LE, mod MAX_SPAN), shift in pixels (2, LE, signed), scratch size
+ * (1: 0 none, up to 200 that many pixels, then 256 + 64 a step), scratch
+ * address (3, BE), buffer size (2, LE: see urb_size()), chunking, chunk
+ * parameter, memory seed (4).
+ */
+#define MOVE_HDR	20
+#define MOVE_MARGIN	32
+#define F_ODD		0x04
+
+/* A byte range going round at 16 MiB; does [a, a + an) meet [b, b + bn)? */
+static bool meet(uint32_t a, uint32_t an, uint32_t b, uint32_t bn)
+{
+	uint32_t up = (b - a) & DLD_MEM_MASK;
+
+	return up < an || DLD_MEM_SIZE - up < bn;
+}
+
+/* Random bytes over [a - MOVE_MARGIN, a + n + MOVE_MARGIN), in both memories. */
+static void move_fill(uint32_t a, uint32_t n, uint32_t *seed)
+{
+	uint32_t i, x;
+	uint8_t v;
+
+	for (i = 0; i < n + 2 * MOVE_MARGIN; i++) {
+		x = (a - MOVE_MARGIN + i) & DLD_MEM_MASK;
+		v = xorshift(seed) >> 24;
+		mv.mem[x] = v;
+		mv_ref[x] = v;
+	}
+}
+
+static unsigned long div_up(unsigned long a, unsigned long b)
+{
+	return (a + b - 1) / b;
+}
+
+static void move(const uint8_t *in, size_t len)
+{
+	static unsigned char in_d[DLD_MEM_SIZE / PAGE], in_r[DLD_MEM_SIZE / PAGE];
+	uint8_t h[MOVE_HDR] = { 0 }, *buf, *tmp;
+	const unsigned int bpp = in[0] & F_PLANE8 ? 1 : 2;
+	const uint8_t op = bpp == 2 ? DL_CMD_COPY16 : DL_CMD_COPY8;
+	struct dl_move m = { 0 };
+	struct stream s = { 0 };
+	unsigned int chunk, cparam, sel, piece;
+	unsigned long want, direct, staged;
+	uint32_t bytes, up, shift, seed, i, o, k, at;
+	bool bounce_ok;
+	size_t urb, n, pos, cmds = 0;
+	int16_t px_shift;
+
+	memcpy(h, in, len < sizeof(h) ? len : sizeof(h));
+	m.src = be24(h + 1);
+	m.npx = 1 + (h[4] | h[5] << 8) % MAX_SPAN;
+	px_shift = (int16_t)(h[6] | h[7] << 8);
+	m.dst = (m.src + (int32_t)px_shift * (int32_t)bpp +
+		 (bpp == 2 && (h[0] & F_ODD))) & DLD_MEM_MASK;
+	sel = h[8];
+	m.bounce_px = sel <= 200 ? sel : 256 + (sel - 201) * 64;
+	m.bounce = be24(h + 9);
+	urb = urb_size(h[12] | h[13] << 8);
+	if (urb < DL_MOVE_MIN_BYTES)
+		urb = DL_MOVE_MIN_BYTES;
+	chunk = h[14] & 3;
+	cparam = h[15];
+	seed = 1 | (uint32_t)h[16] << 24 | h[17] << 16 | h[18] << 8 | h[19];
+	bytes = m.npx * bpp;
+	piece = m.bounce_px < DL_MAX_CMD_PIXELS ? m.bounce_px : DL_MAX_CMD_PIXELS;
+	bounce_ok = piece && !meet(m.bounce, piece * bpp, m.src, bytes) &&
+		    !meet(m.bounce, piece * bpp, m.dst, bytes);
+
+	state_reset(&mv);
+	if (madvise(mv.mem, DLD_MEM_SIZE, MADV_DONTNEED) ||
+	    madvise(mv_ref, DLD_MEM_SIZE, MADV_DONTNEED)) {
+		perror("madvise");
+		exit(2);
+	}
+	move_fill(m.src, bytes, &seed);
+	move_fill(m.dst, bytes, &seed);
+	if (piece)
+		move_fill(m.bounce, piece * bpp, &seed);
+	/* the reference: memmove, going round at 16 MiB */
+	tmp = malloc(bytes);
+	buf = malloc(urb + GUARD);
+	if (!tmp || !buf)
+		exit(2);
+	for (i = 0; i < bytes; i++)
+		tmp[i] = mv_ref[(m.src + i) & DLD_MEM_MASK];
+	for (i = 0; i < bytes; i++)
+		mv_ref[(m.dst + i) & DLD_MEM_MASK] = tmp[i];
+
+	/* the cost dlkms_proto.h gives, from the shift and the scratch */
+	up = (m.dst - m.src) & DLD_MEM_MASK;
+	shift = up < DLD_MEM_SIZE - up ? up : DLD_MEM_SIZE - up;
+	if (!shift) {
+		want = 0;
+	} else if (shift >= bytes) {
+		want = div_up(m.npx, DL_MAX_CMD_PIXELS);
+	} else {
+		k = shift / bpp < DL_MAX_CMD_PIXELS ? shift / bpp : DL_MAX_CMD_PIXELS;
+		direct = k ? div_up(m.npx, k) : ~0ul;
+		staged = bounce_ok ? 2 * div_up(m.npx, piece) : ~0ul;
+		want = direct < staged ? direct : staged;
+	}
+
+	while (m.done < m.npx) {
+		memset(buf, TAIL_BYTE, urb);
+		memset(buf + urb, GUARD_BYTE, GUARD);
+		o = m.done;
+		if (sabotage == SAB_OVERLAP || sabotage == SAB_ORDER) {
+			/*
+			 * What the helper must not do: 256-pixel copies in the
+			 * right order, which may overlap themselves; or copies
+			 * that do not, always front to back.
+			 */
+			for (n = 0; m.done < m.npx && urb - n >= DL_COPY_BYTES; m.done += k) {
+				k = sabotage == SAB_OVERLAP || shift >= bytes ? DL_MAX_CMD_PIXELS :
+				    shift / bpp ? shift / bpp : 1;
+				k = k < m.npx - m.done ? k : m.npx - m.done;
+				k = k < DL_MAX_CMD_PIXELS ? k : DL_MAX_CMD_PIXELS;
+				at = (sabotage == SAB_ORDER || shift >= bytes || shift != up ?
+				      m.done : m.npx - m.done - k) * bpp;
+				n += (bpp == 2 ? dl_enc_copy16 : dl_enc_copy8)
+				     (buf + n, m.dst + at, m.src + at, k);
+			}
+		} else {
+			n = (bpp == 2 ? dl_enc_move16 : dl_enc_move8)(buf, urb, &m);
+		}
+		for (k = 0; k < GUARD && buf[urb + k] == GUARD_BYTE; k++)
+			;
+		check(k == GUARD && n <= urb, "move encoder wrote past its %zu-byte buffer", urb);
+		for (k = n; k < urb && buf[k] == TAIL_BYTE; k++)
+			;
+		check(k == urb, "move encoder wrote byte %u but returned %zu", k, n);
+		if (m.done == o) {
+			/* only a 16-bit move by one byte, without a scratch, cannot go */
+			check(!n && want == ~0ul, "move of %u px by %d px%s made no progress in "
+			      "%zu bytes", m.npx, px_shift, h[0] & F_ODD ? " and a byte" : "",
+			      urb);
+			goto out;
+		}
+		check(m.done > o && m.done <= m.npx && (n || !shift), "move: done %u -> %u of %u, %zu bytes",
+		      o, m.done, m.npx, n);
+		for (pos = 0; pos < n; pos += DL_COPY_BYTES, cmds++)
+			check(dl_cmd_len(buf + pos, n - pos) == DL_COPY_BYTES &&
+			      buf[pos + 1] == op, "move: byte %zu is not a copy command", pos);
+		check(pos == n, "move: %zu bytes are not whole commands", n);
+		if (n)
+			submit(&s, &(struct params){ .urb = urb }, buf, n);
+	}
+
+	feed(&mv, s.b, s.len, chunk, cparam, s.ends, s.nends);
+	check(!mv.st.copy_overlap && !mv.st.malformed && !mv.ncarry &&
+	      mv.st.cmd_62 + mv.st.cmd_6a == cmds,
+	      "move of %u px from 0x%06x to 0x%06x: %llu overlapping copies, %llu "
+	      "malformed, %llu of %zu copies", m.npx, m.src, m.dst,
+	      (unsigned long long)mv.st.copy_overlap, (unsigned long long)mv.st.malformed,
+	      (unsigned long long)(mv.st.cmd_62 + mv.st.cmd_6a), cmds);
+	/* a scratch clear of both ranges may hold anything now */
+	if (bounce_ok)
+		for (i = 0; i < piece * bpp; i++)
+			mv_ref[(m.bounce + i) & DLD_MEM_MASK] = mv.mem[(m.bounce + i) & DLD_MEM_MASK];
+	if (mincore(mv.mem, DLD_MEM_SIZE, in_d) || mincore(mv_ref, DLD_MEM_SIZE, in_r)) {
+		perror("mincore");
+		exit(2);
+	}
+	for (i = 0; i < DLD_MEM_SIZE / PAGE; i++) {
+		if (!((in_d[i] | in_r[i]) & 1) || !memcmp(mv.mem + i * PAGE, mv_ref + i * PAGE, PAGE))
+			continue;
+		for (k = i * PAGE; mv.mem[k] == mv_ref[k]; k++)
+			;
+		check(false, "move of %u px from 0x%06x to 0x%06x (scratch %u px at 0x%06x): "
+		      "0x%06x holds 0x%02x, memmove gives 0x%02x", m.npx, m.src, m.dst,
+		      m.bounce_px, m.bounce, k, mv.mem[k], mv_ref[k]);
+	}
+	/* the result first, then what it cost */
+	if (sabotage != SAB_OVERLAP && sabotage != SAB_ORDER)
+		check(cmds == want, "move of %u px from 0x%06x to 0x%06x (scratch %u px at "
+		      "0x%06x): %zu commands, dlkms_proto.h says %lu", m.npx, m.src, m.dst,
+		      m.bounce_px, m.bounce, cmds, want);
+	if (verbose)
+		printf("%s: move%u %u px 0x%06x -> 0x%06x, scratch %u px at 0x%06x: %zu copies\n",
+		       cur_label, bpp * 8, m.npx, m.src, m.dst, m.bounce_px, m.bounce, cmds);
+	tally.moves++;
+	tally.moved += m.npx;
+	tally.move_bytes += s.len;
+	tally.move_overlap += shift && shift < bytes;
+out:
+	free(tmp);
+	free(buf);
+	free(s.b);
+	free(s.ends);
+}
+
 #define SAME(f) check(gw.f == gs.f, "whole and chunked decoders differ in " #f)
 
 static void garbage(const struct params *p)
@@ -955,7 +1166,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cur_len = size;
 	parse(data, size, &p);
 	tally.inputs++;
-	if (p.flags & F_GARBAGE)
+	if (p.flags & F_MOVE)
+		move(data, size);
+	else if (p.flags & F_GARBAGE)
 		garbage(&p);
 	else if (p.flags & F_MODESET)
 		modeset(data, size);
@@ -1172,6 +1385,13 @@ static void vectors(void)
 	same_bytes("9.5", buf, n, dlv_modeset768, sizeof(dlv_modeset768));
 	n = dl_enc_blank(buf, DL_BLANK_POWERDOWN);
 	same_bytes("9.6", buf, n, dlv_blank_off, sizeof(dlv_blank_off));
+	n = dl_enc_copy16(buf, 0x300, 0x100, 2);
+	same_bytes("9.3 S7", buf, n, dlv_s7, sizeof(dlv_s7));
+	/* the same layout with opcode 0x62, and 256 pixels sent as a count of 0 */
+	n = dl_enc_copy8(buf, 0xfedcba, 0x123456, DL_MAX_CMD_PIXELS);
+	same_bytes("copy8", buf, n, (const uint8_t *)"\xaf\x62\xfe\xdc\xba\x00\x12\x34\x56", 9);
+	check(dl_cmd_len(buf, n) == 9 && !dl_cmd_len(buf, n - 1),
+	      "dl_cmd_len() of a copy8: %zu", dl_cmd_len(buf, n));
 	printf("fuzz_replay: the encoder and the colour split give docs/protocol.md's "
 	       "hand-worked vectors\n");
 }
@@ -1183,6 +1403,59 @@ static uint32_t rnd(void)
 	return xorshift(&rng);
 }
 
+/* Move mode (see move()): shifts of a few pixels, around 256 and anywhere. */
+static size_t gen_move(uint8_t *b)
+{
+	static const unsigned int edges[] = { 1, 2, 3, 255, 256, 257, 511, 512, 513, 1920 };
+	unsigned int npx, i;
+	uint32_t src = rnd() & 0xffffff, bounce;
+	int shift;
+
+	if (rnd() % 4 == 0)
+		src = (0x1000000 - rnd() % 9000) & 0xffffff;	/* round the top */
+	npx = rnd() % 2 ? edges[rnd() % (sizeof(edges) / sizeof(*edges))] : 1 + rnd() % 4096;
+	switch (rnd() % 5) {
+	case 0:
+		shift = 1 + rnd() % 3;
+		break;
+	case 1:
+		shift = 1 + rnd() % npx;
+		break;
+	case 2:
+		shift = 250 + rnd() % 14;
+		break;
+	case 3:
+		shift = rnd() % 16 ? (int)(rnd() % 8000) : 0;
+		break;
+	default:
+		shift = (int16_t)rnd();
+		break;
+	}
+	if (rnd() % 2)
+		shift = -shift;
+	b[0] = F_MOVE | (rnd() % 2 ? F_PLANE8 : 0) | (rnd() % 16 ? 0 : F_ODD);
+	b[1] = src >> 16;
+	b[2] = src >> 8;
+	b[3] = src;
+	b[4] = (npx - 1) & 0xff;
+	b[5] = (npx - 1) >> 8;
+	b[6] = shift & 0xff;
+	b[7] = (shift >> 8) & 0xff;
+	b[8] = rnd() % 3 == 0 ? 0 : rnd() % 2 ? 201 + rnd() % 4 : rnd();
+	/* mostly off-screen, well clear; sometimes on the ranges, or anywhere */
+	bounce = rnd() % 4 ? src + 0x800000 + rnd() % 0x10000 :
+		 rnd() % 2 ? src - 1024 + rnd() % (4 * npx + 2048) : rnd();
+	b[9] = bounce >> 16;
+	b[10] = bounce >> 8;
+	b[11] = bounce;
+	i = rnd() % 3 ? rnd() % 40 : rnd();
+	b[12] = i;
+	b[13] = i >> 8;
+	for (i = 14; i < MOVE_HDR; i++)
+		b[i] = rnd();
+	return MOVE_HDR;
+}
+
 static size_t gen_input(uint8_t *b, size_t cap)
 {
 	static const unsigned int edges[] = {
@@ -1192,6 +1465,8 @@ static size_t gen_input(uint8_t *b, size_t cap)
 	unsigned int npx, u, flags, i, dlen;
 	uint32_t addr;
 
+	if (rnd() % 8 == 0)
+		return gen_move(b);
 	if (rnd() % 16 == 0) {
 		b[0] = F_MODESET;
 		for (i = 1; i < 32; i++)
@@ -1298,9 +1573,11 @@ int main(int argc, char **argv)
 		colour_exhaustive();
 	}
 	printf("fuzz_replay: %lu files, %lu generated: %lu round trips (%lu pixels, "
-	       "%lu URBs, %lu bytes, %lu cut), %lu modesets, %lu garbage streams, 0 failures\n",
+	       "%lu URBs, %lu bytes, %lu cut), %lu modesets, %lu garbage streams, "
+	       "%lu moves (%lu pixels, %lu overlapping, %lu bytes), 0 failures\n",
 	       files, iters, tally.roundtrips, tally.pixels, tally.urbs, tally.bytes,
-	       tally.cuts, tally.modesets, tally.garbage);
+	       tally.cuts, tally.modesets, tally.garbage, tally.moves, tally.moved,
+	       tally.move_overlap, tally.move_bytes);
 	return 0;
 }
 #endif

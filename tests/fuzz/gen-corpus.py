@@ -10,7 +10,8 @@ import os
 import struct
 import sys
 
-GARBAGE, PLANE8, PAD, BOTH = 0x01, 0x02, 0x10, 0x40
+GARBAGE, PLANE8, PAD, BOTH, MOVE = 0x01, 0x02, 0x10, 0x40, 0x80
+ODD = 0x04  # move mode: a 16-bit move's destination one byte further
 RAW, PALETTE, RLE, RUNS = (s << 2 for s in range(4))
 CH_URB, CH_WHOLE, CH_FIXED, CH_RANDOM = range(4)
 MIN = 11    # DL_RLX_MIN_BYTES
@@ -137,10 +138,43 @@ MODESETS = {
 }
 
 
+def mv(flags=0, src=0, npx=1, shift=0, scratch=0, bounce=0, size=65536,
+       chunk=CH_URB, cparam=0, seed=1):
+    """A move-mode input; @scratch is the selector byte (see move())."""
+    u = urb(max(size, MIN))
+    return (bytes([MOVE | flags]) + src.to_bytes(3, 'big')
+            + struct.pack('<Hh', npx - 1, shift) + bytes([scratch])
+            + bounce.to_bytes(3, 'big') + struct.pack('<H', u)
+            + bytes([chunk, cparam]) + seed.to_bytes(4, 'big'))
+
+
+MOVES = {
+    # a 1920-pixel line one pixel up: 1920 one-pixel copies, back to front,
+    # two a buffer
+    'mv-01-1px-direct-16': mv(0, 0x001000, 1920, 1, size=18),
+    # one pixel down through a 256-pixel scratch: 8 pieces of 2 copies
+    'mv-02-1px-staged-16': mv(0, 0x001000, 1920, -1, scratch=201, bounce=0x800000,
+                              chunk=CH_RANDOM, cparam=3),
+    # the 8-bit plane, round the top of memory, 300 bytes up
+    'mv-03-wrap-8': mv(PLANE8, 0xfffe00, 600, 300, chunk=CH_FIXED, cparam=4),
+    # a 16-bit move by one byte: only a scratch makes it possible
+    'mv-04-one-byte-16': mv(ODD, 0x002000, 700, 0, scratch=64, bounce=0x900001),
+    # exactly apart (the shift is the run): 256-pixel copies; a scratch on
+    # the run that must not be used
+    'mv-05-touching-16': mv(0, 0x003000, 513, -513, scratch=255, bounce=0x002e00),
+    # staging would pay, but the scratch lies on the destination: direct
+    'mv-06-scratch-on-dst-16': mv(0, 0x004000, 1920, 1, scratch=201, bounce=0x004f00,
+                                  chunk=CH_WHOLE),
+}
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else 'corpus'
     os.makedirs(out, exist_ok=True)
     for name, data in CASES.items():
+        with open(os.path.join(out, name), 'wb') as f:
+            f.write(data)
+    for name, data in MOVES.items():
         with open(os.path.join(out, name), 'wb') as f:
             f.write(data)
     for name, data in MODESETS.items():

@@ -57,17 +57,20 @@ start_emu() {
 # What the emulator saw wrong decides the suite as much as its own checks:
 # before the emulator stops, its counters since it started (kept across
 # reset-stats and replug) must show no malformed command, no channel key
-# other than a null one, and no command dropped for want of a channel (a
-# real adapter would have shown nothing). A suite that provokes one of
+# other than a null one, no command dropped for want of a channel (a
+# real adapter would have shown nothing) and no copy whose source and
+# destination overlap (undefined on hardware). A suite that provokes one of
 # them on purpose says why in the variable that lets it through:
 #   EMU_EXPECT_MALFORMED  malformed commands
 #   EMU_EXPECT_BAD_KEY    channel-select requests with another key
 #   EMU_EXPECT_IGNORED    commands dropped with no null channel selected
+#   EMU_EXPECT_COPY_OVERLAP  copies with overlapping ranges
 # emu_verdict prints one line per counter and returns 1 on any FAIL.
 emu_verdict() {
 	local st rc=0 c n v
 	st=$(emu stats 2>&1) || { say "FAIL: emulator: no stats before it stopped: $st"; return 1; }
-	for c in malformed:MALFORMED ctrl_key_bad:BAD_KEY ignored_no_channel:IGNORED; do
+	for c in malformed:MALFORMED ctrl_key_bad:BAD_KEY ignored_no_channel:IGNORED \
+		 copy_overlap:COPY_OVERLAP; do
 		n=$(awk -v k="total_${c%%:*}" '$1 == k { print $2 }' <<<"$st")
 		v=EMU_EXPECT_${c#*:}
 		if [ -z "$n" ]; then
@@ -80,9 +83,9 @@ emu_verdict() {
 			ok "emulator: ${c%%:*} $n, as the suite expects: ${!v}"
 		fi
 	done
-	[ "$rc" = 1 ] || ok "emulator: no malformed command, bad key or dropped command beyond those expected"
+	[ "$rc" = 1 ] || ok "emulator: no malformed command, bad key, dropped command or overlapping copy beyond those expected"
 	if [ "$rc" != 0 ]; then
-		grep -E 'malformed|yank|replug|configured|disabled|unbound' /tmp/dlemu.log |
+		grep -E 'malformed|overlapping|yank|replug|configured|disabled|unbound' /tmp/dlemu.log |
 			tail -n 20 | sed 's/^/# /'
 		cp /tmp/dlemu.log "$OUT/dlemu.log" 2>/dev/null
 	fi
