@@ -17,7 +17,8 @@
 #      monitor's modes, and a client's new mode lit pixel-exact; and back;
 #   6. then flips, commits and vblank waits paced at the refresh;
 #   7. page flips going on across a system suspend and across a USB
-#      reset: every event, monotonic and paced (flipcheck --across).
+#      reset: every event, monotonic and paced (flipcheck --across), a
+#      dma-buf held across, and the flips through a lease's lessee.
 # After each it must still be the same DRM device -- no unplug, no new
 # probe, the same minor, a client's fd and mapping held across -- and the
 # adapter must show the picture from before (modetest's, set before the
@@ -287,15 +288,19 @@ chmod +x /tmp/across-suspend.sh /tmp/across-s3.sh /tmp/across-reset.sh
 # has modelled the power loss, and would be counted as graphics sent with
 # no channel. 1 above shows what a power loss needs, with a still picture.
 emu sleep-loses off >/dev/null || fail "emulator: sleep-loses off"
+# Each holds a dma-buf of a flipped buffer across (mapped before, read and
+# written after); the S3 and reset runs flip through a lease's lessee fd.
 for what in suspend s3 reset; do
 	out=/tmp/across-$what.log
 	c0=$(emu_stat connects)
+	lease=
+	[ "$what" = suspend ] || lease=--lease
 	"$TOOLS/flipcheck" --driver dlkms --mode 1024x768 --count 60 --test across \
-		--across /tmp/across-$what.sh ${BREAK:+--break} >"$out" 2>&1
+		--across /tmp/across-$what.sh $lease ${BREAK:+--break} >"$out" 2>&1
 	rc=$?
 	cp "$out" "$OUT/" 2>/dev/null
 	grep -E '^(ok|not ok|# across)' "$out" | sed "s/^#* */# $what: /"
-	check "$(is "$rc" 0)" "flips across a $what: every event, monotonic and paced" \
+	check "$(is "$rc" 0)" "flips across a $what${lease:+ through a lease}: every event, monotonic and paced, the dma-buf held intact" \
 		"($(grep -c '^ok' "$out") ok, $(grep -c '^not ok' "$out") not ok${BREAK:+; flipcheck --break})"
 	[ "$rc" = 0 ] || grep '^not ok' "$out" | head -n 5
 	[ "$what" != reset ] ||

@@ -33,12 +33,16 @@
  *
  *   flipcheck --driver NAME [--mode WxH] [--count N] [--busy-rounds N]
  *             [--test flip|atomic|vblank|cursor|idle-plane|busy|all] [--break]
- *   flipcheck --driver NAME [--mode WxH] [--count N] --test across --across CMD
+ *   flipcheck --driver NAME [--mode WxH] [--count N] --test across --across CMD [--lease]
  *
  * --test across: non-blocking atomic flips go on while CMD (sh -c) runs, a
  * system suspend or a USB reset: every flip's event arrives, sequence and
  * timestamps stay monotonic and on the frame grid, and the flips go on at
- * the refresh after it (see test_across).
+ * the refresh after it (see test_across). A dma-buf of one of the flipped
+ * buffers, mapped before CMD, must read and take writes after it, and a
+ * new mapping of it and the DRM mapping see the same. With --lease the
+ * flips go through a lessee fd (CRTC, connector and primary plane leased
+ * by the master), which must keep working across CMD as the master's fd.
  *
  * --break tightens every assertion into one that a correct driver fails
  * (expects 30 Hz, a minimum of 1.5 frames, one event more than was asked
@@ -59,6 +63,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/dma-buf.h>
+
 #include <drm_fourcc.h>
 #include <xf86drm.h>
 #include <xf86drmMode.h>
@@ -67,6 +73,7 @@
 #include "kmsutil.h"
 
 static int fd, failed, broken;
+static int master_fd = -1;	/* with --lease: the lessor; fd is then the lessee */
 static uint32_t crtc_id, conn_id, plane_id;
 static drmModeModeInfo mode;
 static double period;		/* seconds per frame, from the mode timings */
@@ -325,8 +332,75 @@ static void test_atomic(struct buf *b, int n)
  * monotonic and on the frame grid across the command, and the flips go on
  * for @n/3 more after it, at the refresh. The command must exit 0.
  */
+/* The held dma-buf of test_across: its fd and mapping, and the word it holds. */
+struct held {
+	int fd;
+	uint32_t *map;
+	size_t size;
+};
+
+#define HELD_MAGIC	0x00c0ffee
+
+/* Exports @b (from the master's fd: a lessee may not own the handle) and maps it. */
+static bool held_take(struct held *h, const struct buf *b)
+{
+	int owner = master_fd >= 0 ? master_fd : fd;
+
+	h->size = b->size;
+	if (drmPrimeHandleToFD(owner, b->handle, DRM_CLOEXEC | DRM_RDWR, &h->fd)) {
+		result(false, "across: PRIME_HANDLE_TO_FD: %s", strerror(errno));
+		return false;
+	}
+	h->map = mmap(NULL, h->size, PROT_READ | PROT_WRITE, MAP_SHARED, h->fd, 0);
+	if (h->map == MAP_FAILED) {
+		result(false, "across: mmap of the dma-buf: %s", strerror(errno));
+		close(h->fd);
+		return false;
+	}
+	/* the last pixel: outside the damaged box, so the flips leave it */
+	kms_dmabuf_sync(h->fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
+	h->map[h->size / 4 - 1] = HELD_MAGIC;
+	kms_dmabuf_sync(h->fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+	return true;
+}
+
+/* After the command: the old mapping, a new one and the DRM mapping agree. */
+static void held_check(struct held *h, const struct buf *b)
+{
+	int owner = master_fd >= 0 ? master_fd : fd;
+	struct drm_mode_map_dumb md = { .handle = b->handle };
+	uint32_t old, fresh = 0, drm = 0, *p;
+
+	kms_dmabuf_sync(h->fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
+	old = h->map[h->size / 4 - 1];
+	h->map[h->size / 4 - 1] = HELD_MAGIC + 1;
+	kms_dmabuf_sync(h->fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
+	p = mmap(NULL, h->size, PROT_READ, MAP_SHARED, h->fd, 0);
+	if (p != MAP_FAILED) {
+		kms_dmabuf_sync(h->fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+		fresh = p[h->size / 4 - 1];
+		kms_dmabuf_sync(h->fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+		munmap(p, h->size);
+	}
+	if (!drmIoctl(owner, DRM_IOCTL_MODE_MAP_DUMB, &md)) {
+		p = mmap(NULL, h->size, PROT_READ, MAP_SHARED, owner, md.offset);
+		if (p != MAP_FAILED) {
+			drm = p[h->size / 4 - 1];
+			munmap(p, h->size);
+		}
+	}
+	result((old == HELD_MAGIC && fresh == HELD_MAGIC + 1 && drm == HELD_MAGIC + 1) != broken,
+	       "across: the dma-buf mapped before reads 0x%08x (want 0x%08x) and takes a write; "
+	       "a new dma-buf mapping reads 0x%08x, the DRM mapping 0x%08x (want 0x%08x)%s",
+	       old, HELD_MAGIC, fresh, drm, HELD_MAGIC + 1,
+	       broken ? " (--break: wants a mismatch)" : "");
+	munmap(h->map, h->size);
+	close(h->fd);
+}
+
 static void test_across(struct buf *b, int n, const char *cmd)
 {
+	struct held held;
 	uint32_t fb_prop = prop_id(plane_id, DRM_MODE_OBJECT_PLANE, "FB_ID");
 	uint32_t dmg_prop = prop_id(plane_id, DRM_MODE_OBJECT_PLANE, "FB_DAMAGE_CLIPS");
 	struct drm_mode_rect box = {
@@ -342,6 +416,8 @@ static void test_across(struct buf *b, int n, const char *cmd)
 		result(false, "across: CREATEPROPBLOB for FB_DAMAGE_CLIPS: %s", strerror(errno));
 		return;
 	}
+	if (!held_take(&held, &b[1]))
+		return;
 	nsmp = 0;
 	for (i = 0; after < n / 3 || child > 0; i++) {
 		if (i == n / 3) {
@@ -387,6 +463,34 @@ static void test_across(struct buf *b, int n, const char *cmd)
 	       "across: the command exited %d%s", WIFEXITED(status) ? WEXITSTATUS(status) : -1,
 	       broken ? " (--break: wants a failure)" : "");
 	judge("nonblocking atomic flips across the command", issued, true, false);
+	held_check(&held, &b[1]);
+}
+
+/*
+ * --lease: the master leases the CRTC, the connector and the primary plane
+ * and the across test flips through the lessee, as a VR compositor or a
+ * kiosk client of a display manager does.
+ */
+static bool use_lease(void)
+{
+	uint32_t objs[3] = { conn_id, crtc_id, plane_id }, lessee_id;
+	int lessee;
+
+	lessee = drmModeCreateLease(fd, objs, 3, O_CLOEXEC, &lessee_id);
+	if (lessee < 0) {
+		result(false, "across: CREATE_LEASE: %s", strerror(-lessee));
+		return false;
+	}
+	if (drmSetClientCap(lessee, DRM_CLIENT_CAP_UNIVERSAL_PLANES, 1) ||
+	    drmSetClientCap(lessee, DRM_CLIENT_CAP_ATOMIC, 1)) {
+		result(false, "across: the lessee's client caps: %s", strerror(errno));
+		close(lessee);
+		return false;
+	}
+	printf("# across: flips through lessee %u (fd %d)\n", lessee_id, lessee);
+	master_fd = fd;
+	fd = lessee;
+	return true;
 }
 
 static bool wait_vblank(unsigned int type, unsigned int seq)
@@ -750,7 +854,7 @@ int main(int argc, char **argv)
 	drmModePlaneResPtr pres;
 	drmModeConnectorPtr conn = NULL;
 	int i, r, count = 120, busy_rounds = 10;
-	bool found = false;
+	bool found = false, lease = false;
 
 	static const struct option opts[] = {
 		{ "driver", required_argument, NULL, 'd' },
@@ -759,6 +863,7 @@ int main(int argc, char **argv)
 		{ "test", required_argument, NULL, 't' },
 		{ "busy-rounds", required_argument, NULL, 'r' },
 		{ "across", required_argument, NULL, 'a' },
+		{ "lease", no_argument, NULL, 'l' },
 		{ "break", no_argument, NULL, 'b' },
 		{ }
 	};
@@ -770,14 +875,16 @@ int main(int argc, char **argv)
 		case 't': test = optarg; break;
 		case 'r': busy_rounds = atoi(optarg); break;
 		case 'a': across = optarg; break;
+		case 'l': lease = true; break;
 		case 'b': broken = 1; break;
 		default: driver = NULL; optind = argc; break;
 		}
 	}
-	if (!driver || count < 2 || busy_rounds < 1 || !strcmp(test, "across") != !!across) {
+	if (!driver || count < 2 || busy_rounds < 1 || !strcmp(test, "across") != !!across ||
+	    (lease && !across)) {
 		fprintf(stderr, "usage: flipcheck --driver NAME [--mode WxH] [--count N] "
 			"[--busy-rounds N] [--test flip|atomic|vblank|cursor|idle-plane|busy|all] [--break]\n"
-			"       flipcheck --driver NAME [--mode WxH] [--count N] --test across --across CMD [--break]\n");
+			"       flipcheck --driver NAME [--mode WxH] [--count N] --test across --across CMD [--lease] [--break]\n");
 		return 2;
 	}
 	/* across: up to 4 * count flips while its command runs */
@@ -871,8 +978,13 @@ int main(int argc, char **argv)
 	if (across) {
 		if (drmSetClientCap(fd, DRM_CLIENT_CAP_ATOMIC, 1) || !plane_id)
 			result(false, "across: no atomic cap or no primary plane");
-		else
+		else if (!lease || use_lease())
 			test_across(b, count, across);
+		if (master_fd >= 0) {
+			close(fd);
+			fd = master_fd;
+			master_fd = -1;
+		}
 	}
 	if (!strcmp(test, "busy") || !strcmp(test, "all")) {
 		test_busy(b, false, busy_rounds);
