@@ -32,14 +32,18 @@ static int dlkms_connector_helper_detect_ctx(struct drm_connector *connector,
 {
 	struct dlkms_device *dl = to_dlkms(connector->dev);
 	u8 id[sizeof(dl->edid_id)];
+	bool pm;
 	int idx, ret;
 
+	/* an autosuspended adapter wakes for the poll (see dlkms_pm_get()) */
+	pm = dlkms_pm_get(dl);
 	idx = dlkms_hw_enter(dl);
 	if (dlkms_hw_ready(dl))
 		ret = dlkms_read_edid_bytes(dl, 0, id, sizeof(id));
 	else
 		ret = dlkms_hw_present(dl) ? -EAGAIN : -ENODEV;
 	dlkms_hw_exit(dl, idx);
+	dlkms_pm_put(dl, pm);
 	/* asleep: nothing known but what was; wake-up probes again */
 	if (ret == -EAGAIN)
 		return connector->status;
@@ -91,9 +95,12 @@ static const struct drm_edid *dlkms_connector_read_edid(struct dlkms_device *dl)
 static int dlkms_connector_helper_get_modes(struct drm_connector *connector)
 {
 	struct dlkms_device *dl = to_dlkms(connector->dev);
+	bool pm;
 	int count;
 
+	pm = dlkms_pm_get(dl);
 	count = dlkms_edid_update_modes(connector, dlkms_connector_read_edid(dl));
+	dlkms_pm_put(dl, pm);
 	if (!count) {
 		/*
 		 * Unreadable or corrupt EDID but something answers: offer the

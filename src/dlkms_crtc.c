@@ -109,6 +109,8 @@ static void dlkms_crtc_helper_atomic_enable(struct drm_crtc *crtc,
 	u8 buf[DL_MODESET_MAX_BYTES];
 	size_t len;
 
+	/* an autosuspended adapter wakes before it is told the mode */
+	dlkms_pm_crtc_on(dl);
 	dl->vblank_period = ns_to_ktime(div_u64((u64)mode->crtc_htotal * mode->crtc_vtotal *
 						1000000ull, mode->crtc_clock));
 	drm_crtc_vblank_on(crtc);
@@ -149,6 +151,8 @@ static void dlkms_crtc_helper_atomic_disable(struct drm_crtc *crtc,
 	dlkms_render_disable(dl, buf, dl_enc_blank(buf, DL_BLANK_POWERDOWN));
 	dlkms_crtc_wait_vblank(crtc);
 	drm_crtc_vblank_off(crtc);
+	/* the blank is on its way: the adapter may autosuspend */
+	dlkms_pm_crtc_off(dl);
 	/* planes of an inactive CRTC are not flushed: the event goes now */
 	spin_lock_irq(&crtc->dev->event_lock);
 	if (crtc_state->event && !crtc_state->active) {

@@ -198,6 +198,9 @@ static int dlkms_usb_probe(struct usb_interface *intf,
 	dl->udev = interface_to_usbdev(intf);
 	dl->bpp = dlkms_bpp;
 	INIT_WORK(&dl->reprobe_work, dlkms_reprobe_work);
+	ret = drmm_mutex_init(drm, &dl->pm_lock);
+	if (ret)
+		return ret;
 	if (dl->bpp != 16 && dl->bpp != 24) {
 		drm_warn(drm, "bpp=%u is not 16 or 24, using 16\n", dl->bpp);
 		dl->bpp = 16;
@@ -247,6 +250,8 @@ err_usb:
  * the card node and unregisters the connectors; dlkms_mode_config's
  * atomic_check lets commits route them all the same.
  */
+static void dlkms_pm_release(struct dlkms_device *dl);
+
 static void dlkms_usb_disconnect(struct usb_interface *intf)
 {
 	struct dlkms_device *dl = usb_get_intfdata(intf);
@@ -257,6 +262,7 @@ static void dlkms_usb_disconnect(struct usb_interface *intf)
 	wake_up_all(&dl->urb_wait);
 	synchronize_srcu(&dl->hw_srcu);
 	dlkms_usb_stop(dl);
+	dlkms_pm_release(dl);
 	usb_set_intfdata(intf, NULL);
 	drm_info(drm, "adapter unplugged; its DRM device lives on until the last user closes it\n");
 
@@ -311,10 +317,17 @@ static void dlkms_usb_disconnect(struct usb_interface *intf)
 /* how long URBs in flight at suspend get to complete before they are killed */
 #define DLKMS_SLEEP_DRAIN_MS	1000
 
-static void dlkms_sleep(struct dlkms_device *dl)
+/*
+ * @system: a system sleep or a USB reset, which stops the output poll and
+ * the reprobe for its time; an autosuspend leaves them going (see runtime
+ * PM below).
+ */
+static void dlkms_sleep(struct dlkms_device *dl, bool system)
 {
-	drm_kms_helper_poll_disable(&dl->drm);
-	cancel_work_sync(&dl->reprobe_work);
+	if (system) {
+		drm_kms_helper_poll_disable(&dl->drm);
+		cancel_work_sync(&dl->reprobe_work);
+	}
 
 	WRITE_ONCE(dl->asleep, true);
 	/* a pass waiting for a free URB gives up */
@@ -336,6 +349,9 @@ static void dlkms_sleep(struct dlkms_device *dl)
  */
 static void dlkms_wake(struct dlkms_device *dl, enum dlkms_resync what, bool reset)
 {
+	bool system = !dl->auto_asleep;
+
+	dl->auto_asleep = false;
 	if (reset)
 		dlkms_forget_owed(dl);
 	/* the resync is due before the first pass that finds the device awake */
@@ -343,6 +359,8 @@ static void dlkms_wake(struct dlkms_device *dl, enum dlkms_resync what, bool res
 	WRITE_ONCE(dl->asleep, false);
 	dlkms_render_refresh(dl);
 
+	if (!system)
+		return;
 	drm_kms_helper_poll_enable(&dl->drm);
 	/* freezable: runs once the system is thawed */
 	queue_work(system_freezable_wq, &dl->reprobe_work);
@@ -350,7 +368,19 @@ static void dlkms_wake(struct dlkms_device *dl, enum dlkms_resync what, bool res
 
 static int dlkms_usb_suspend(struct usb_interface *intf, pm_message_t message)
 {
-	dlkms_sleep(usb_get_intfdata(intf));
+	struct dlkms_device *dl = usb_get_intfdata(intf);
+
+	if (PMSG_IS_AUTO(message)) {
+		dl->auto_asleep = true;
+		dlkms_sleep(dl, false);
+	} else if (dl->auto_asleep) {
+		/* autosuspended already: the system sleep stops the poll too */
+		dl->auto_asleep = false;
+		drm_kms_helper_poll_disable(&dl->drm);
+		cancel_work_sync(&dl->reprobe_work);
+	} else {
+		dlkms_sleep(dl, true);
+	}
 	return 0;
 }
 
@@ -372,7 +402,7 @@ static int dlkms_usb_reset_resume(struct usb_interface *intf)
 
 static int dlkms_usb_pre_reset(struct usb_interface *intf)
 {
-	dlkms_sleep(usb_get_intfdata(intf));
+	dlkms_sleep(usb_get_intfdata(intf), true);
 	return 0;
 }
 
@@ -380,6 +410,76 @@ static int dlkms_usb_post_reset(struct usb_interface *intf)
 {
 	dlkms_wake(usb_get_intfdata(intf), DLKMS_RESYNC_CHANNEL, true);
 	return 0;
+}
+
+/*
+ * Runtime PM. Where userspace allows autosuspend (power/control "auto";
+ * the USB core starts non-hub devices at "on"), the adapter may sleep
+ * while its CRTC is off, a compositor's DPMS off or a blanked console: a
+ * lit CRTC holds the interface's PM reference from its enable to its
+ * disable. The connector's probes wake the adapter for the time they talk
+ * to it, so the output poll still finds a monitor plugged in; the device
+ * is then awake for the poll and the autosuspend delay after it. An
+ * autosuspend goes through the sleep and wake above, but leaves the poll
+ * and the reprobe alone: a probe waiting for the device to wake must not
+ * be waited for by the suspend it waits on.
+ *
+ * Nothing here touches the interface after the yank: dlkms_pm_release()
+ * drops the reference then, and the gone check under @pm_lock keeps later
+ * commits (which go on, faked) from taking one.
+ */
+
+/* Takes a reference that keeps the adapter awake; false if none was taken. */
+bool dlkms_pm_get(struct dlkms_device *dl)
+{
+	bool got = false;
+
+	mutex_lock(&dl->pm_lock);
+	if (dlkms_hw_present(dl))
+		got = !usb_autopm_get_interface(dl->intf);
+	mutex_unlock(&dl->pm_lock);
+	return got;
+}
+
+void dlkms_pm_put(struct dlkms_device *dl, bool got)
+{
+	if (!got)
+		return;
+	mutex_lock(&dl->pm_lock);
+	if (dlkms_hw_present(dl))
+		usb_autopm_put_interface(dl->intf);
+	mutex_unlock(&dl->pm_lock);
+}
+
+/* The CRTC lights: the adapter is woken now and stays awake until it goes off. */
+void dlkms_pm_crtc_on(struct dlkms_device *dl)
+{
+	mutex_lock(&dl->pm_lock);
+	if (!dl->pm_held && dlkms_hw_present(dl))
+		dl->pm_held = !usb_autopm_get_interface(dl->intf);
+	mutex_unlock(&dl->pm_lock);
+}
+
+void dlkms_pm_crtc_off(struct dlkms_device *dl)
+{
+	mutex_lock(&dl->pm_lock);
+	if (dl->pm_held && dlkms_hw_present(dl))
+		usb_autopm_put_interface(dl->intf);
+	dl->pm_held = false;
+	mutex_unlock(&dl->pm_lock);
+}
+
+/*
+ * The yank, after @gone is set: the USB core does not undo a driver's PM
+ * references at unbind, so the CRTC's goes here.
+ */
+static void dlkms_pm_release(struct dlkms_device *dl)
+{
+	mutex_lock(&dl->pm_lock);
+	if (dl->pm_held)
+		usb_autopm_put_interface_no_suspend(dl->intf);
+	dl->pm_held = false;
+	mutex_unlock(&dl->pm_lock);
 }
 
 /*
@@ -411,6 +511,7 @@ static struct usb_driver dlkms_usb_driver = {
 	.pre_reset = dlkms_usb_pre_reset,
 	.post_reset = dlkms_usb_post_reset,
 	.id_table = dlkms_id_table,
+	.supports_autosuspend = 1,
 };
 
 static int __init dlkms_init(void)

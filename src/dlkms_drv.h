@@ -141,6 +141,14 @@ struct dlkms_device {
 	 */
 	bool asleep;
 	struct work_struct reprobe_work;	/* the connector, after wake-up */
+	/*
+	 * Runtime PM (dlkms_drv.c): a lit CRTC holds the interface's
+	 * autosuspend reference (@pm_held, under @pm_lock); @auto_asleep
+	 * says the sleep is an autosuspend, not a system sleep.
+	 */
+	struct mutex pm_lock;
+	bool pm_held;
+	bool auto_asleep;
 
 	/* bulk transfer pool */
 	struct usb_anchor anchor;
@@ -263,6 +271,12 @@ static inline bool dlkms_hw_ready(struct dlkms_device *dl)
 {
 	return !READ_ONCE(dl->gone) && !READ_ONCE(dl->asleep);
 }
+
+/* dlkms_drv.c: runtime PM */
+void dlkms_pm_crtc_on(struct dlkms_device *dl);
+void dlkms_pm_crtc_off(struct dlkms_device *dl);
+bool dlkms_pm_get(struct dlkms_device *dl);
+void dlkms_pm_put(struct dlkms_device *dl, bool got);
 
 /* dlkms_usb.c */
 int dlkms_usb_init(struct dlkms_device *dl);
