@@ -144,8 +144,8 @@ after_wake S3 "$unplugs" "$probes"
 # Under dummy_hcd every system resume is a reset-resume (the root hub's
 # suspend drops the port's enable): the adapter's parser starts afresh,
 # and the driver must not send it the rest of a command cut by a kill
-# (dlkms_send_owed(), for a plain resume, which this rig cannot give:
-# tests/fuzz checks that path). owed_sent is printed, not judged.
+# (dlkms_send_owed() is for a plain resume: dlkms-autosuspend has one).
+# owed_sent is printed, not judged.
 emu sleep-loses off >/dev/null || fail "emulator: sleep-loses off"
 owed0=$(drv_stat "$card" owed_sent)
 mal0=$(emu_stat malformed)
