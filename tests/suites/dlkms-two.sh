@@ -4,8 +4,9 @@
 # A on dummy_udc.0 and B on dummy_udc.1, and two independent DRM devices.
 #   1. each shows its own client's picture pixel-exact, and a client on A
 #      leaves B's picture alone;
-#   2. A is yanked while B page-flips: B's flips and events stay on time,
-#      A's card goes, B's stays and is pixel-exact after;
+#   2. A is yanked while B page-flips: B's flips and events stay on time
+#      across the yank and after it, A's card goes, B's stays and is
+#      pixel-exact after;
 #   3. a system suspend and resume with both (each loses its power): both
 #      are the same devices after, each with its picture from before;
 #   4. both unplugged, then plugged back in the other order: two new cards,
@@ -91,14 +92,30 @@ check "$(yes_if cmp -s /tmp/b0.raw /tmp/b1.raw)" "B: its picture did not change 
 pattern "$B" "$SOCK_B" b
 check "$(is $? 0)" "B: a client's frames on $B are pixel-exact (dlpattern)"
 
-# 2. A yanked while B flips
-DLKMS_CARD=$B "$TOOLS/flipcheck" --driver dlkms --mode 1024x768 --count 60 >"$OUT/flipcheck-b.log" 2>&1 &
-FC=$!
-sleep 1
-emu yank >/dev/null || fail "A: yank"
-wait "$FC"
-check "$(is $? 0)" "B: flips, commits and vblank waits paced at the refresh while A was yanked ($(grep -c '^ok' "$OUT/flipcheck-b.log") ok, $(grep -c '^not ok' "$OUT/flipcheck-b.log") not ok)"
-check "$(yes_if wait_for 20 eval '! test -e "$A"')" "A: $A went with its adapter"
+# 2. A yanked while B flips. The yank comes in the middle of B's
+# non-blocking flips (flipcheck --test across: a third of them before it,
+# the rest while it runs and after); every event must arrive on B's frame
+# grid. Then, A's card gone, B's whole pacing check. The times userspace
+# receives the events are not held to the refresh during the yank: the
+# guest is busy with A's teardown (uevents, udev, fbcon) and delivery lags
+# while the vblank B reports stays exact.
+for t in across all; do
+	out=$OUT/flipcheck-b-$t.log
+	if [ "$t" = across ]; then
+		DLKMS_CARD=$B "$TOOLS/flipcheck" --driver dlkms --mode 1024x768 --count 60 \
+			--test across --across "$EMU ctl --socket $EMU_SOCK yank >/dev/null" >"$out" 2>&1
+	else
+		DLKMS_CARD=$B "$TOOLS/flipcheck" --driver dlkms --mode 1024x768 --count 60 >"$out" 2>&1
+	fi
+	rc=$?
+	grep '^# across:' "$out"
+	check "$(is $rc 0)" "B: $([ "$t" = across ] && echo "non-blocking flips across A's yank" ||
+		echo "flips, commits and vblank waits after A's yank"), paced at the refresh ($(grep -c '^ok' "$out") ok, $(grep -c '^not ok' "$out") not ok)"
+	[ "$rc" = 0 ] || grep '^not ok' "$out" | head -n 5
+	[ "$t" = all ] && continue
+	check "$(yes_if wait_for 20 eval '! test -e "$A"')" "A: $A went with its adapter"
+	udevadm settle -t 20 2>/dev/null
+done
 check "$(is "$(card_on 1)" "$B")" "B: still $B"
 pattern "$B" "$SOCK_B" b-after-yank
 check "$(is $? 0)" "B: pixel-exact after A's yank"
