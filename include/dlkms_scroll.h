@@ -60,7 +60,7 @@ struct dl_scroll {
 	/* scratch of @height entries each, allocated by the caller */
 	u64 *hold, *hnew;
 	u8 *take;
-	/* result: line i gets old line i - @dy where @take[i] */
+	/* result: line i gets old line i - @dy where @take[i], in its planes */
 	int dy;
 	unsigned int lines;		/* how many are taken */
 };
@@ -88,7 +88,7 @@ struct dl_scroll_tx {
 	u32 bounce;			/* off-screen scratch, DL_MAX_CMD_PIXELS * 2 bytes */
 	/* progress */
 	unsigned int next;		/* runs started so far, in sending order */
-	bool busy, low8;		/* a run's move under way, and its plane */
+	bool busy, low8;		/* a run's move under way; the plane of the runs */
 	unsigned int a, b;		/* the run: lines [a, b) */
 	struct dl_move m;
 	unsigned int copies;		/* copy commands written */

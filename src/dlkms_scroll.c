@@ -192,45 +192,49 @@ static unsigned int count_moves(const struct dl_scroll *s, int dy)
 }
 
 /*
- * About what the diff would send to make old line @to into @from: RLX
- * sends a pixel that differs from its left neighbour raw and repeats the
- * others for a byte per run; a span costs a 7-byte header.
+ * About what the diff would send to make old line @to into @from: the
+ * spans dl_next_change() finds, each with a command header, a pixel that
+ * differs from its left neighbour sent raw and the others repeated.
  */
 static unsigned int diff_cost(const void *to, const void *from, unsigned int cpp,
 			      unsigned int n)
 {
-	unsigned int i, cost = 0;
-	bool any = false;
+	unsigned int pos = 0, a, b, i, cost = 0;
 
-	for (i = 0; i < n; i++) {
-		if (dl_px(to, cpp, i) == dl_px(from, cpp, i))
-			continue;
-		any = true;
-		if (!i || dl_px(from, cpp, i) != dl_px(from, cpp, i - 1))
-			cost += cpp;
+	while (dl_next_change(from, to, cpp, n, &pos, &a, &b)) {
+		cost += 7 * (1 + (b - a) / DL_MAX_CMD_PIXELS);
+		for (i = a; i < b; i++)
+			if (i == a || dl_px(from, cpp, i) != dl_px(from, cpp, i - 1))
+				cost += cpp;
 	}
-	return any ? cost + 7 : 0;
+	return cost;
 }
 
-/* Takes the lines worth moving by @dy: their diff costs more than their copies. */
+/* what @take says once the search is done: move the line in this plane */
+#define DL_TAKE16	0x01
+#define DL_TAKE8	0x02
+
+/*
+ * Takes the lines worth moving by @dy, in each plane apart: where their
+ * diff costs more than their copies. (In 24 bpp the low bits of a text
+ * line are often the same everywhere, not worth a copy.)
+ */
 static unsigned int take_lines(struct dl_scroll *s, int dy)
 {
 	unsigned int copies = (s->width + DL_MAX_CMD_PIXELS - 1) / DL_MAX_CMD_PIXELS;
-	unsigned int move = DL_COPY_BYTES * copies * (s->old8 ? 2 : 1);
-	unsigned int i, j, cost, n = 0;
+	unsigned int move = DL_COPY_BYTES * copies;
+	unsigned int i, j, n = 0;
 
 	for (i = 0; i < s->height; i++) {
 		s->take[i] = 0;
 		if (!line_moves(s, i, dy))
 			continue;
 		j = (int)i - dy;
-		cost = diff_cost(old_line16(s, i), old_line16(s, j), 2, s->width);
-		if (s->old8)
-			cost += diff_cost(old_line8(s, i), old_line8(s, j), 1, s->width);
-		if (cost > move) {
-			s->take[i] = 1;
-			n++;
-		}
+		if (diff_cost(old_line16(s, i), old_line16(s, j), 2, s->width) > move)
+			s->take[i] |= DL_TAKE16;
+		if (s->old8 && diff_cost(old_line8(s, i), old_line8(s, j), 1, s->width) > move)
+			s->take[i] |= DL_TAKE8;
+		n += !!s->take[i];
 	}
 	return n;
 }
@@ -282,8 +286,9 @@ void dl_scroll_shadow(const struct dl_scroll *s)
 		if (!s->take[i])
 			continue;
 		j = (int)i - s->dy;
-		memmove(old_line16(s, i), old_line16(s, j), 2 * s->width);
-		if (s->old8)
+		if (s->take[i] & DL_TAKE16)
+			memmove(old_line16(s, i), old_line16(s, j), 2 * s->width);
+		if (s->take[i] & DL_TAKE8)
 			memmove(old_line8(s, i), old_line8(s, j), s->width);
 	}
 }
@@ -301,32 +306,41 @@ void dl_scroll_tx_init(struct dl_scroll_tx *t, const struct dl_scroll *s,
 
 bool dl_scroll_tx_done(const struct dl_scroll_tx *t)
 {
-	return !t->busy && t->next >= t->s->height;
+	return !t->busy && t->next >= t->s->height && (t->low8 || !t->s->old8);
 }
 
 /*
  * The next run of lines taken, in sending order: [a, b), with @next the
- * lines looked at so far. Whole-line rectangles join consecutive lines:
+ * lines looked at so far; the 16-bit plane's runs, then the 8-bit one's
+ * (the planes do not meet). Whole-line rectangles join consecutive lines:
  * the move of a run has memmove()'s result, as the shadow's line by line.
  */
 static bool next_run(struct dl_scroll_tx *t)
 {
 	const struct dl_scroll *s = t->s;
 	bool bottom_up = s->dy > 0;
+	u8 plane = t->low8 ? DL_TAKE8 : DL_TAKE16;
 	unsigned int i = 0;
 
-	for (; t->next < s->height; t->next++) {
-		i = bottom_up ? s->height - 1 - t->next : t->next;
-		if (s->take[i])
+	for (;;) {
+		for (; t->next < s->height; t->next++) {
+			i = bottom_up ? s->height - 1 - t->next : t->next;
+			if (s->take[i] & plane)
+				break;
+		}
+		if (t->next < s->height)
 			break;
+		if (t->low8 || !s->old8)
+			return false;
+		t->low8 = true;
+		t->next = 0;
+		plane = DL_TAKE8;
 	}
-	if (t->next >= s->height)
-		return false;
 	t->a = i;
 	t->b = i + 1;
 	for (t->next++; t->full && t->next < s->height; t->next++) {
 		i = bottom_up ? s->height - 1 - t->next : t->next;
-		if (!s->take[i])
+		if (!(s->take[i] & plane))
 			break;
 		if (bottom_up)
 			t->a = i;
@@ -336,14 +350,13 @@ static bool next_run(struct dl_scroll_tx *t)
 	return true;
 }
 
-/* The move of the run's lines in the 16-bit plane, or in the 8-bit one. */
-static void run_move(struct dl_scroll_tx *t, bool low8)
+/* The move of the run's lines in the plane of @low8. */
+static void run_move(struct dl_scroll_tx *t)
 {
 	const struct dl_scroll *s = t->s;
-	unsigned int cpp = low8 ? 1 : 2;
-	u32 base = low8 ? t->base8 : t->base16;
+	unsigned int cpp = t->low8 ? 1 : 2;
+	u32 base = t->low8 ? t->base8 : t->base16;
 
-	t->low8 = low8;
 	t->m = (struct dl_move){
 		.dst = base + cpp * t->a * s->stride,
 		.src = base + cpp * (u32)((int)t->a - s->dy) * s->stride,
@@ -361,7 +374,7 @@ size_t dl_scroll_enc(u8 *buf, size_t len, struct dl_scroll_tx *t)
 		if (!t->busy) {
 			if (!next_run(t))
 				break;
-			run_move(t, false);
+			run_move(t);
 			t->busy = true;
 		}
 		if (len - pos < DL_MOVE_MIN_BYTES)
@@ -374,10 +387,7 @@ size_t dl_scroll_enc(u8 *buf, size_t len, struct dl_scroll_tx *t)
 		t->copies += n / DL_COPY_BYTES;
 		if (t->m.done < t->m.npx)
 			break;		/* the buffer is full */
-		if (!t->low8 && t->s->old8)
-			run_move(t, true);
-		else
-			t->busy = false;
+		t->busy = false;
 	}
 	return pos;
 }
