@@ -55,6 +55,8 @@ struct dlkms_stats {
 	atomic64_t render_ns;		/* time spent composing and encoding */
 	atomic64_t urb_waits;		/* times the pool was empty (backpressure) */
 	atomic64_t owed_sent;		/* commands completed after a cut transfer */
+	atomic64_t moved_lines;		/* lines moved in device memory, not resent */
+	atomic64_t copies;		/* copy commands sent for them */
 };
 
 /*
@@ -224,6 +226,9 @@ struct dlkms_device {
 	size_t shadow_size;
 	unsigned int shadow_width, shadow_height;
 	bool shadow_valid;
+	/* dl_scroll_find()'s scratch, DLKMS_MAX_HEIGHT entries each */
+	u64 *scroll_hold, *scroll_hnew;
+	u8 *scroll_take;
 	/*
 	 * The register batch the device should hold (the mode's, or the
 	 * blank once the CRTC is off), and what the device has to be given

@@ -34,6 +34,7 @@
 
 #include "dlkms_drv.h"
 #include "dlkms_proto.h"
+#include "dlkms_scroll.h"
 
 /* A run of URBs being filled; one per render pass. */
 struct dlkms_tx {
@@ -65,6 +66,21 @@ static void dlkms_tx_flush(struct dlkms_tx *tx)
 	tx->urb = NULL;
 }
 
+/* Where the next bytes go, in the URB being filled or a new one; NULL: none. */
+static u8 *dlkms_tx_buf(struct dlkms_tx *tx, size_t *len)
+{
+	if (!tx->urb) {
+		tx->urb = dlkms_urb_get(tx->dl);
+		if (!tx->urb) {
+			tx->err = -ENODEV;
+			return NULL;
+		}
+		tx->pos = 0;
+	}
+	*len = tx->dl->urb_size - tx->pos;
+	return (u8 *)tx->urb->transfer_buffer + tx->pos;
+}
+
 /* Encodes @n pixels of one plane at device address @addr. */
 static void dlkms_tx_span(struct dlkms_tx *tx, bool low8, u32 addr,
 			  const void *px, unsigned int n)
@@ -75,16 +91,9 @@ static void dlkms_tx_span(struct dlkms_tx *tx, bool low8, u32 addr,
 	size_t len;
 
 	while (sent < n && !tx->err) {
-		if (!tx->urb) {
-			tx->urb = dlkms_urb_get(dl);
-			if (!tx->urb) {
-				tx->err = -ENODEV;
-				return;
-			}
-			tx->pos = 0;
-		}
-		buf = (u8 *)tx->urb->transfer_buffer + tx->pos;
-		len = dl->urb_size - tx->pos;
+		buf = dlkms_tx_buf(tx, &len);
+		if (!buf)
+			return;
 		if (low8)
 			tx->pos += dl_enc_rlx8(buf, len, addr + sent,
 					       (const u8 *)px + sent, n - sent, &done);
@@ -99,43 +108,35 @@ static void dlkms_tx_span(struct dlkms_tx *tx, bool low8, u32 addr,
 }
 
 /*
- * Unchanged pixels inside a changed span cost about a byte each in RLX; a
- * new command costs 7. Gaps longer than this split the span.
+ * The copy commands of moves found by dl_scroll_find(), in URBs filled
+ * back to back with the pixels; a move that does not fit goes on in the
+ * next URB.
  */
-#define DLKMS_GAP	8
-
-static __always_inline u32 dlkms_px(const void *p, unsigned int cpp, unsigned int i)
+static void dlkms_tx_moves(struct dlkms_tx *tx, struct dl_scroll_tx *t)
 {
-	return cpp == 2 ? ((const u16 *)p)[i] : ((const u8 *)p)[i];
-}
+	struct dlkms_device *dl = tx->dl;
+	bool fresh;
+	size_t len, n;
+	u8 *buf;
 
-/*
- * The next span [*a, *b) from *pos on where @cur differs from @old, with
- * no more than DLKMS_GAP equal pixels inside it. False when none is left.
- */
-static __always_inline bool dlkms_next_change(const void *cur, const void *old,
-					      unsigned int cpp, unsigned int n,
-					      unsigned int *pos, unsigned int *a,
-					      unsigned int *b)
-{
-	unsigned int i = *pos, same = 0;
-
-	while (i < n && dlkms_px(cur, cpp, i) == dlkms_px(old, cpp, i))
-		i++;
-	if (i == n)
-		return false;
-	*a = i;
-	*b = ++i;
-	for (; i < n && same <= DLKMS_GAP; i++) {
-		if (dlkms_px(cur, cpp, i) == dlkms_px(old, cpp, i)) {
-			same++;
-		} else {
-			same = 0;
-			*b = i + 1;
+	while (!dl_scroll_tx_done(t) && !tx->err) {
+		buf = dlkms_tx_buf(tx, &len);
+		if (!buf)
+			return;
+		fresh = !tx->pos;
+		n = dl_scroll_enc(buf, len, t);
+		tx->pos += n;
+		if (dl_scroll_tx_done(t))
+			break;
+		/* whole-line shifts always go: this would be an endless loop */
+		if (fresh && !n) {
+			tx->err = -EINVAL;
+			return;
 		}
+		dlkms_tx_flush(tx);
 	}
-	*pos = *b;
-	return true;
+	if (tx->urb && dl->urb_size - tx->pos < DL_RLX_MIN_BYTES)
+		dlkms_tx_flush(tx);
 }
 
 /*
@@ -161,10 +162,10 @@ static void dlkms_tx_line(struct dlkms_tx *tx, bool low8, u32 addr,
 	if (!tx->dl->shadow_valid) {
 		dlkms_tx_span(tx, low8, addr, px, n);
 	} else if (low8) {
-		while (!tx->err && dlkms_next_change(px, shadow, 1, n, &pos, &a, &b))
+		while (!tx->err && dl_next_change(px, shadow, 1, n, &pos, &a, &b))
 			dlkms_tx_span(tx, true, addr + a, (const u8 *)px + a, b - a);
 	} else {
-		while (!tx->err && dlkms_next_change(px, shadow, 2, n, &pos, &a, &b))
+		while (!tx->err && dl_next_change(px, shadow, 2, n, &pos, &a, &b))
 			dlkms_tx_span(tx, false, addr + 2 * a, (const u16 *)px + a, b - a);
 	}
 	memcpy(shadow, px, n * cpp);
@@ -286,13 +287,84 @@ static bool dlkms_fast_line(struct dlkms_device *dl, const struct dlkms_scanout 
 	return true;
 }
 
+/* Line @y's pixels [x1, x2) as the device's planes get them: dl->line16 (and line8) */
+static void dlkms_make_line(struct dlkms_device *dl, const struct dlkms_scanout *so,
+			    int y, int x1, int x2)
+{
+	unsigned int n = x2 - x1, i;
+
+	if (!dlkms_fast_line(dl, so, y, x1, x2)) {
+		dlkms_compose_line(dl, so, y, x1, x2);
+		for (i = 0; i < n; i++)
+			dl->line16[i] = dl_xrgb_to_565(dl->line32[i]);
+	}
+	/* 24 bpp never takes the fast path: line32 is this line */
+	if (dl->bpp == 24)
+		for (i = 0; i < n; i++)
+			dl->line8[i] = dl_xrgb_to_low8(dl->line32[i]);
+}
+
+/* What dl_scroll_find() asks for: the new picture's lines. */
+struct dlkms_line_ctx {
+	struct dlkms_device *dl;
+	const struct dlkms_scanout *so;
+	struct drm_rect r;
+};
+
+static const u16 *dlkms_new_line(void *arg, unsigned int i, const u8 **px8)
+{
+	struct dlkms_line_ctx *c = arg;
+	struct dlkms_device *dl = c->dl;
+
+	dlkms_make_line(dl, c->so, c->r.y1 + i, c->r.x1, c->r.x2);
+	if (dl->bpp == 24)
+		*px8 = dl->line8;
+	return dl->line16;
+}
+
+/*
+ * Content of @r that moved up or down (scrolled text, a dragged window)
+ * is moved in the device's memory with its copy commands, and in the
+ * shadow alike: the diff that follows sends only what the moves did not
+ * bring. Only while the shadow is the device's memory.
+ */
+static void dlkms_move_rect(struct dlkms_device *dl, struct dlkms_tx *tx,
+			    const struct dlkms_scanout *so, const struct drm_rect *r)
+{
+	struct dlkms_line_ctx ctx = { .dl = dl, .so = so, .r = *r };
+	u32 px = so->width * so->height, off = r->y1 * so->width + r->x1;
+	struct dl_scroll s = {
+		.old16 = dl->shadow16 + off,
+		.old8 = dl->shadow8 ? dl->shadow8 + off : NULL,
+		.stride = so->width,
+		.width = drm_rect_width(r),
+		.height = drm_rect_height(r),
+		.new_line = dlkms_new_line,
+		.ctx = &ctx,
+		.hold = dl->scroll_hold,
+		.hnew = dl->scroll_hnew,
+		.take = dl->scroll_take,
+	};
+	struct dl_scroll_tx t;
+
+	if (!dl_scroll_find(&s))
+		return;
+	/* the scratch for staged copies: past the planes (dlkms_crtc.c) */
+	dl_scroll_tx_init(&t, &s, 2 * off, 2 * px + off, s.width == so->width,
+			  dl->bpp == 24 ? 3 * px : 2 * px);
+	dlkms_tx_moves(tx, &t);
+	dl_scroll_shadow(&s);
+	atomic64_add(s.lines, &dl->stats.moved_lines);
+	atomic64_add(t.copies, &dl->stats.copies);
+}
+
 /* Composes, converts and encodes the CRTC rectangle @r. */
 static void dlkms_render_rect(struct dlkms_device *dl, struct dlkms_tx *tx,
 			      const struct dlkms_scanout *so, struct drm_rect r)
 {
 	struct drm_rect screen = DRM_RECT_INIT(0, 0, so->width, so->height);
 	u32 base8 = 2 * so->width * so->height;
-	unsigned int n, i;
+	unsigned int n;
 	int y;
 
 	if (!drm_rect_intersect(&r, &screen))
@@ -312,22 +384,17 @@ static void dlkms_render_rect(struct dlkms_device *dl, struct dlkms_tx *tx,
 		tx->y2 = max(tx->y2, r.y2);
 	}
 	n = drm_rect_width(&r);
+	if (dl->shadow16 && dl->shadow_valid && !tx->err)
+		dlkms_move_rect(dl, tx, so, &r);
 	for (y = r.y1; y < r.y2 && !tx->err; y++) {
 		u32 off = y * so->width + r.x1;
 
-		if (!dlkms_fast_line(dl, so, y, r.x1, r.x2)) {
-			dlkms_compose_line(dl, so, y, r.x1, r.x2);
-			for (i = 0; i < n; i++)
-				dl->line16[i] = dl_xrgb_to_565(dl->line32[i]);
-		}
+		dlkms_make_line(dl, so, y, r.x1, r.x2);
 		dlkms_tx_line(tx, false, 2 * off, dl->line16,
 			      dl->shadow16 ? dl->shadow16 + off : NULL, n);
-		if (dl->bpp == 24) {
-			for (i = 0; i < n; i++)
-				dl->line8[i] = dl_xrgb_to_low8(dl->line32[i]);
+		if (dl->bpp == 24)
 			dlkms_tx_line(tx, true, base8 + off, dl->line8,
 				      dl->shadow8 ? dl->shadow8 + off : NULL, n);
-		}
 	}
 	atomic64_inc(&dl->stats.rects);
 	atomic64_add((u64)n * drm_rect_height(&r), &dl->stats.pixels);
@@ -849,6 +916,12 @@ int dlkms_render_init(struct dlkms_device *dl)
 	dl->line8 = drmm_kcalloc(drm, w, sizeof(*dl->line8), GFP_KERNEL);
 	dl->crc_lines = drmm_kcalloc(drm, DLKMS_MAX_HEIGHT, sizeof(*dl->crc_lines), GFP_KERNEL);
 	if (!dl->line32 || !dl->line16 || !dl->line8 || !dl->crc_lines)
+		return -ENOMEM;
+	/* a line each, for any mode: the search allocates nothing in a pass */
+	dl->scroll_hold = drmm_kcalloc(drm, DLKMS_MAX_HEIGHT, sizeof(u64), GFP_KERNEL);
+	dl->scroll_hnew = drmm_kcalloc(drm, DLKMS_MAX_HEIGHT, sizeof(u64), GFP_KERNEL);
+	dl->scroll_take = drmm_kzalloc(drm, DLKMS_MAX_HEIGHT, GFP_KERNEL);
+	if (!dl->scroll_hold || !dl->scroll_hnew || !dl->scroll_take)
 		return -ENOMEM;
 	/* 256 KiB each: not necessarily contiguous */
 	dl->cursor.image = kvmalloc_array(DLKMS_CURSOR_MAX * DLKMS_CURSOR_MAX,

@@ -69,6 +69,7 @@
 #include "dl_decode.h"
 #include "dl_vectors.h"
 #include "dlkms_proto.h"
+#include "dlkms_scroll.h"
 
 #define HDR_LEN		13
 #define MAX_SPAN	4096
@@ -78,6 +79,9 @@
 #define GUARD_BYTE	0xe7
 #define TAIL_BYTE	0xcc		/* a fresh URB's content before encoding */
 #define PAGE		4096u
+/* the scroll round trip's largest mode */
+#define DLKMS_TEST_MAX_W	1920
+#define DLKMS_TEST_MAX_H	1080
 
 #define F_GARBAGE	0x01
 #define F_PLANE8	0x02
@@ -93,10 +97,10 @@ enum { CH_URB, CH_WHOLE, CH_FIXED, CH_RANDOM };
 /* Deliberate faults that each must turn the run red (make selftest). */
 enum { SAB_NONE, SAB_PIXEL, SAB_STRAY, SAB_FAR, SAB_GUARD, SAB_TAIL,
 	SAB_MALFORMED, SAB_SPLIT, SAB_RESYNC, SAB_MODE, SAB_COLOUR, SAB_VECTOR,
-	SAB_OWED, SAB_OVERLAP, SAB_ORDER };
+	SAB_OWED, SAB_OVERLAP, SAB_ORDER, SAB_SCROLL };
 static const char *const sabotage_names[] = {
 	"none", "pixel", "stray", "far", "guard", "tail", "malformed", "split",
-	"resync", "mode", "colour", "vector", "owed", "overlap", "order", NULL
+	"resync", "mode", "colour", "vector", "owed", "overlap", "order", "scroll", NULL
 };
 static int sabotage;
 
@@ -1528,17 +1532,398 @@ static size_t gen_input(uint8_t *b, size_t cap)
 	return HDR_LEN + (dlen < cap - HDR_LEN ? dlen : cap - HDR_LEN);
 }
 
+/*
+ * Scroll round trip: what src/dlkms_render.c does with a damaged
+ * rectangle, on frames made by moving content up or down. Random old
+ * frames (text-like lines, glyph rows between blank ones) are in the
+ * decoder's memory and in the shadow; the new frame scrolls the screen
+ * or moves a region by a random shift, with new lines where content came
+ * in and a few lines changed anywhere. Each damaged rectangle goes through
+ * dl_scroll_find(), the copies of dl_scroll_enc() and dl_scroll_shadow(),
+ * then the shadow diff and RLX encoding, URBs filled back to back as
+ * dlkms_tx_moves()/dlkms_tx_span() fill them. The decoded planes must be
+ * the new frame exactly, with no overlapping copy; the bytes are compared
+ * with the plain diff's.
+ */
+struct sc_frame {
+	unsigned int w, h;
+	bool b24, grey;
+	uint32_t *px;			/* XRGB8888 */
+};
+
+struct sc_tx {
+	struct stream s;
+	uint8_t *buf;
+	size_t urb, pos;
+	bool count_only;		/* the plain diff: bytes, not a stream */
+	size_t bytes;
+};
+
+struct sc_hash_ctx {
+	const struct sc_frame *f;
+	unsigned int x1, y1, n;
+	uint16_t *l16;
+	uint8_t *l8;
+};
+
+static struct dld sc;
+static struct {
+	unsigned long cases, moved_lines, copies, bytes, plain;
+} sc_tally;
+
+static void sc_flush(struct sc_tx *t)
+{
+	if (t->pos && !t->count_only)
+		submit(&t->s, &(struct params){ .urb = t->urb }, t->buf, t->pos);
+	t->bytes += t->pos;
+	t->pos = 0;
+}
+
+static void sc_line(const struct sc_frame *f, unsigned int y, unsigned int x1,
+		    unsigned int n, uint16_t *l16, uint8_t *l8)
+{
+	const uint32_t *p = f->px + (size_t)y * f->w + x1;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		l16[i] = dl_xrgb_to_565(p[i]);
+		if (f->b24)
+			l8[i] = dl_xrgb_to_low8(p[i]);
+	}
+}
+
+static const uint16_t *sc_new_line(void *arg, unsigned int i, const uint8_t **px8)
+{
+	struct sc_hash_ctx *c = arg;
+
+	sc_line(c->f, c->y1 + i, c->x1, c->n, c->l16, c->l8);
+	if (c->f->b24)
+		*px8 = c->l8;
+	return c->l16;
+}
+
+/* dlkms_tx_span() */
+static void sc_span(struct sc_tx *t, bool low8, uint32_t addr, const void *px, unsigned int n)
+{
+	unsigned int sent = 0, done;
+
+	while (sent < n) {
+		if (low8)
+			t->pos += dl_enc_rlx8(t->buf + t->pos, t->urb - t->pos, addr + sent,
+					      (const uint8_t *)px + sent, n - sent, &done);
+		else
+			t->pos += dl_enc_rlx16(t->buf + t->pos, t->urb - t->pos, addr + 2 * sent,
+					       (const uint16_t *)px + sent, n - sent, &done);
+		sent += done;
+		if (sent < n || t->urb - t->pos < DL_RLX_MIN_BYTES)
+			sc_flush(t);
+	}
+}
+
+/* dlkms_tx_line() with a valid shadow */
+static void sc_diff(struct sc_tx *t, bool low8, uint32_t addr, const void *px, void *shadow,
+		    unsigned int n)
+{
+	unsigned int cpp = low8 ? 1 : 2, pos = 0, a, b;
+
+	while (dl_next_change(px, shadow, cpp, n, &pos, &a, &b))
+		sc_span(t, low8, addr + cpp * a, (const uint8_t *)px + cpp * a, b - a);
+	memcpy(shadow, px, n * cpp);
+}
+
+/* dlkms_tx_moves() */
+static void sc_moves(struct sc_tx *t, struct dl_scroll_tx *m)
+{
+	size_t n;
+	bool fresh;
+
+	while (!dl_scroll_tx_done(m)) {
+		fresh = !t->pos;
+		n = dl_scroll_enc(t->buf + t->pos, t->urb - t->pos, m);
+		t->pos += n;
+		if (dl_scroll_tx_done(m))
+			break;
+		check(!fresh || n, "scroll: no progress in a fresh %zu-byte URB", t->urb);
+		sc_flush(t);
+	}
+	if (t->urb - t->pos < DL_RLX_MIN_BYTES)
+		sc_flush(t);
+}
+
+/* dlkms_render_rect() for rectangle [x1, x2) x [y1, y2) of @f */
+static void sc_rect(struct sc_tx *t, struct sc_frame *f, uint16_t *sh16, uint8_t *sh8,
+		    unsigned int x1, unsigned int y1, unsigned int x2, unsigned int y2,
+		    bool moves, unsigned int late, uint32_t *seed)
+{
+	static u64 hold[DLKMS_TEST_MAX_H], hnew[DLKMS_TEST_MAX_H];
+	static uint8_t take[DLKMS_TEST_MAX_H];
+	static uint16_t l16[DLKMS_TEST_MAX_W];
+	static uint8_t l8[DLKMS_TEST_MAX_W];
+	uint32_t px = f->w * f->h, off = y1 * f->w + x1;
+	struct sc_hash_ctx ctx = { .f = f, .x1 = x1, .y1 = y1, .n = x2 - x1, .l16 = l16, .l8 = l8 };
+	struct dl_scroll s = {
+		.old16 = sh16 + off, .old8 = f->b24 ? sh8 + off : NULL,
+		.stride = f->w, .width = x2 - x1, .height = y2 - y1,
+		.new_line = sc_new_line, .ctx = &ctx,
+		.hold = hold, .hnew = hnew, .take = take,
+	};
+	struct dl_scroll_tx m;
+	unsigned int y;
+
+	if (moves && dl_scroll_find(&s)) {
+		struct sc_tx lost = { .urb = t->urb, .buf = t->buf, .count_only = true };
+
+		dl_scroll_tx_init(&m, &s, 2 * off, 2 * px + off, s.width == f->w,
+				  f->b24 ? 3 * px : 2 * px);
+		/* the sabotage: copies that never reach the device */
+		if (sabotage == SAB_SCROLL) {
+			sc_flush(t);
+			sc_moves(&lost, &m);
+		} else {
+			sc_moves(t, &m);
+		}
+		dl_scroll_shadow(&s);
+		sc_tally.moved_lines += s.lines;
+		sc_tally.copies += m.copies;
+	}
+	/*
+	 * A client drawing between the search and the diff: lines taken
+	 * for their hash are not the old ones any more, which must cost
+	 * bytes, never pixels.
+	 */
+	for (y = 0; y < late; y++)
+		f->px[(size_t)(y1 + xorshift(seed) % (y2 - y1)) * f->w + x1 +
+		      xorshift(seed) % (x2 - x1)] ^= 0x404040;
+	for (y = y1; y < y2; y++) {
+		off = y * f->w + x1;
+		sc_line(f, y, x1, x2 - x1, l16, l8);
+		sc_diff(t, false, 2 * off, l16, sh16 + off, x2 - x1);
+		if (f->b24)
+			sc_diff(t, true, 2 * px + off, l8, sh8 + off, x2 - x1);
+	}
+}
+
+/* text-like lines [y1, y2) of @f: 16-line rows of 8-pixel glyphs, blank between */
+static void sc_text(struct sc_frame *f, unsigned int y1, unsigned int y2, uint32_t *seed)
+{
+	static const uint32_t ink[] = { 0xe0e0e0, 0x20ff40, 0xff5050, 0x4080ff };
+	/* tests/bench's terminal: no low bits in 24 bpp, only the 16-bit plane moves */
+	uint32_t bg = f->grey ? 0x101418 : 0x101010, fg, bits;
+	unsigned int x, y, c;
+
+	for (y = y1; y < y2; y++) {
+		uint32_t *p = f->px + (size_t)y * f->w;
+
+		if (y % 16 < 3 || y % 16 > 13) {
+			for (x = 0; x < f->w; x++)
+				p[x] = bg;
+			continue;
+		}
+		for (c = 0; c * 8 < f->w; c++) {
+			bits = xorshift(seed);
+			/* short lines of text: blank after a random column */
+			if ((bits & 0xff) < 20)
+				bits = 0;
+			fg = f->grey ? 0xc0c0c0 : ink[(bits >> 8) & 3];
+			for (x = c * 8; x < c * 8 + 8 && x < f->w; x++)
+				p[x] = (bits >> (16 + x % 8)) & 1 ? fg : bg;
+		}
+	}
+}
+
+/* the decoder's memory and the shadow hold @f */
+static void sc_load(const struct sc_frame *f, uint16_t *sh16, uint8_t *sh8)
+{
+	uint32_t px = f->w * f->h, i;
+
+	state_reset(&sc);
+	for (i = 0; i < px; i++) {
+		sh16[i] = dl_xrgb_to_565(f->px[i]);
+		sc.mem[2 * i] = sh16[i] >> 8;
+		sc.mem[2 * i + 1] = sh16[i];
+		if (f->b24) {
+			sh8[i] = dl_xrgb_to_low8(f->px[i]);
+			sc.mem[2 * px + i] = sh8[i];
+		}
+	}
+}
+
+struct sc_case {
+	unsigned int w, h;
+	bool b24;
+	int dy;				/* content moves down by dy (up if < 0) */
+	unsigned int x1, y1, x2, y2;	/* in this region */
+	unsigned int noise;		/* lines changed anywhere */
+	unsigned int late;		/* pixels changed after the search */
+	size_t urb;
+	uint32_t seed;
+	const char *name;		/* printed, if set */
+	bool grey;			/* grey text, as tests/bench draws it */
+};
+
+/* the frame @c makes from @old */
+static void sc_new(const struct sc_case *c, const struct sc_frame *old, struct sc_frame *nf,
+		   uint32_t *seed)
+{
+	unsigned int y, k, n = c->x2 - c->x1;
+	int from;
+
+	memcpy(nf->px, old->px, (size_t)old->w * old->h * 4);
+	for (y = c->y1; y < c->y2; y++) {
+		from = (int)y - c->dy;
+		if (from >= (int)c->y1 && from < (int)c->y2) {
+			memcpy(nf->px + (size_t)y * nf->w + c->x1,
+			       old->px + (size_t)from * old->w + c->x1, n * 4);
+		} else {
+			for (k = 0; k < n; k++)
+				nf->px[(size_t)y * nf->w + c->x1 + k] = xorshift(seed) & 0xffffff;
+		}
+	}
+	/* what came in at the edge: text */
+	if (c->dy < 0 && c->x1 == 0 && c->x2 == nf->w)
+		sc_text(nf, c->y2 + c->dy, c->y2, seed);
+	for (k = 0; k < c->noise; k++) {
+		y = xorshift(seed) % nf->h;
+		nf->px[(size_t)y * nf->w + xorshift(seed) % nf->w] ^= 0x808080;
+	}
+}
+
+static void sc_run(const struct sc_case *c)
+{
+	static struct sc_frame old, nf;
+	static uint16_t sh16[DLKMS_TEST_MAX_W * DLKMS_TEST_MAX_H];
+	static uint8_t sh8[DLKMS_TEST_MAX_W * DLKMS_TEST_MAX_H];
+	struct sc_tx t = { .urb = c->urb }, plain = { .urb = c->urb, .count_only = true };
+	uint32_t seed = c->seed, px = c->w * c->h, i;
+	uint16_t v;
+
+	old.w = nf.w = c->w;
+	old.h = nf.h = c->h;
+	old.b24 = nf.b24 = c->b24;
+	old.grey = nf.grey = c->grey;
+	if (!old.px) {
+		old.px = xrealloc(NULL, DLKMS_TEST_MAX_W * DLKMS_TEST_MAX_H * 4);
+		nf.px = xrealloc(NULL, DLKMS_TEST_MAX_W * DLKMS_TEST_MAX_H * 4);
+	}
+	t.buf = xrealloc(NULL, c->urb);
+	plain.buf = xrealloc(NULL, c->urb);
+	sc_text(&old, 0, c->h, &seed);
+	sc_new(c, &old, &nf, &seed);
+
+	/* the plain diff, for its bytes */
+	sc_load(&old, sh16, sh8);
+	sc_rect(&plain, &nf, sh16, sh8, c->x1, c->y1, c->x2, c->y2, false, 0, &seed);
+	if (c->noise)
+		sc_rect(&plain, &nf, sh16, sh8, 0, 0, c->w, c->h, false, 0, &seed);
+	sc_flush(&plain);
+
+	/* the driver's way: the moved region's damage, then the screen's if noisy */
+	sc_load(&old, sh16, sh8);
+	sc_rect(&t, &nf, sh16, sh8, c->x1, c->y1, c->x2, c->y2, true, c->late, &seed);
+	if (c->noise)
+		sc_rect(&t, &nf, sh16, sh8, 0, 0, c->w, c->h, true, 0, &seed);
+	sc_flush(&t);
+	feed(&sc, t.s.b, t.s.len, CH_URB, 0, t.s.ends, t.s.nends);
+
+	check(!sc.st.copy_overlap && !sc.st.malformed && !sc.ncarry,
+	      "scroll %ux%u%s by %d: %llu overlapping copies, %llu malformed",
+	      c->w, c->h, c->b24 ? " 24 bpp" : "", c->dy,
+	      (unsigned long long)sc.st.copy_overlap, (unsigned long long)sc.st.malformed);
+	for (i = 0; i < px; i++) {
+		v = dl_xrgb_to_565(nf.px[i]);
+		if (sc.mem[2 * i] != v >> 8 || sc.mem[2 * i + 1] != (v & 0xff) || sh16[i] != v)
+			fail("scroll %ux%u%s by %d in [%u,%u)x[%u,%u): pixel (%u,%u) is %02x%02x, "
+			     "shadow %04x, want %04x", c->w, c->h, c->b24 ? " 24 bpp" : "", c->dy,
+			     c->x1, c->x2, c->y1, c->y2, i % c->w, i / c->w,
+			     sc.mem[2 * i], sc.mem[2 * i + 1], sh16[i], v);
+		if (c->b24 && (sc.mem[2 * px + i] != dl_xrgb_to_low8(nf.px[i]) ||
+			       sh8[i] != sc.mem[2 * px + i]))
+			fail("scroll %ux%u 24 bpp by %d: low bits of (%u,%u) are %02x, want %02x",
+			     c->w, c->h, c->dy, i % c->w, i / c->w, sc.mem[2 * px + i],
+			     dl_xrgb_to_low8(nf.px[i]));
+	}
+	if (c->name)
+		printf("fuzz_replay: %s: %zu bytes with moves (%llu copies), %zu without, %.3fx\n",
+		       c->name, t.bytes, (unsigned long long)(sc.st.cmd_62 + sc.st.cmd_6a),
+		       plain.bytes, (double)t.bytes / plain.bytes);
+	sc_tally.cases++;
+	sc_tally.bytes += t.bytes;
+	sc_tally.plain += plain.bytes;
+	free(t.buf);
+	free(plain.buf);
+	free(t.s.b);
+	free(t.s.ends);
+}
+
+static void scroll_series(unsigned long n)
+{
+	static const struct sc_case named[] = {
+		{ 1920, 1080, false, -16, 0, 0, 1920, 1080, 0, 0, URB_MAX, 1,
+		  "text scrolled 16 px up, 1920x1080 16 bpp, full damage", false },
+		{ 1920, 1080, true, -16, 0, 0, 1920, 1080, 0, 0, URB_MAX, 2,
+		  "text scrolled 16 px up, 1920x1080 24 bpp, full damage", false },
+		{ 1024, 768, false, 16, 0, 0, 1024, 768, 0, 0, URB_MAX, 3,
+		  "text scrolled 16 px down, 1024x768 16 bpp, full damage", false },
+		{ 1920, 1080, false, 8, 600, 200, 1400, 808, 0, 0, URB_MAX, 4,
+		  "800x600 window moved 8 px down, 1920x1080 16 bpp", false },
+		{ 1920, 1080, true, -8, 600, 200, 1400, 808, 0, 0, URB_MAX, 5,
+		  "800x600 window moved 8 px up, 1920x1080 24 bpp", false },
+		{ 1920, 1080, true, -16, 0, 16, 1920, 1056, 0, 0, URB_MAX, 6,
+		  "grey text scrolled 16 px up, 1920x1080 24 bpp, no low bits", true },
+	};
+	static const unsigned int sizes[][2] = {
+		{ 640, 480 }, { 800, 600 }, { 1024, 768 }, { 1280, 720 }, { 1366, 768 },
+	};
+	struct sc_case c;
+	unsigned long i;
+
+	cur_label = "scroll";
+	cur_in = NULL;
+	if (!sc.mem)
+		sc.mem = map_zero();
+	for (i = 0; i < sizeof(named) / sizeof(*named); i++)
+		sc_run(&named[i]);
+	for (i = 0; i < n; i++) {
+		memset(&c, 0, sizeof(c));
+		c.w = sizes[rnd() % 5][0];
+		c.h = sizes[rnd() % 5][1];
+		c.b24 = rnd() % 2;
+		c.dy = (int)(rnd() % 129) - 64;
+		if (rnd() % 3) {
+			c.x1 = rnd() % (c.w / 2);
+			c.x2 = c.x1 + 1 + rnd() % (c.w - c.x1);
+			c.y1 = rnd() % (c.h / 2);
+			c.y2 = c.y1 + 1 + rnd() % (c.h - c.y1);
+		} else {
+			c.x2 = c.w;
+			c.y2 = c.h;
+		}
+		c.noise = rnd() % 2 ? rnd() % 40 : 0;
+		c.late = rnd() % 3 ? 0 : rnd() % 200;
+		c.urb = rnd() % 2 ? URB_MAX : DL_MOVE_MIN_BYTES + rnd() % 2000;
+		c.seed = rnd() | 1;
+		c.grey = rnd() % 4 == 0;
+		sc_run(&c);
+	}
+	printf("fuzz_replay: %lu scroll round trips: %lu lines moved, %lu copies, "
+	       "%lu bytes, %lu without moves\n", sc_tally.cases, sc_tally.moved_lines,
+	       sc_tally.copies, sc_tally.bytes, sc_tally.plain);
+}
+
 int main(int argc, char **argv)
 {
 	static uint8_t b[HDR_LEN + 16384];
-	unsigned long iters = 0, files = 0, i;
+	unsigned long iters = 0, files = 0, scrolls = 0, i;
 	bool colours = false;
 	char label[64];
 	int opt;
 
 	rng = 20260101;
-	while ((opt = getopt(argc, argv, "cn:s:v")) != -1) {
+	while ((opt = getopt(argc, argv, "cn:r:s:v")) != -1) {
 		switch (opt) {
+		case 'r':
+			scrolls = strtoul(optarg, NULL, 0);
+			break;
 		case 'c':
 			colours = true;
 			break;
@@ -1552,7 +1937,7 @@ int main(int argc, char **argv)
 			rng = strtoul(optarg, NULL, 0);
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-cv] [-n ITERATIONS] [-s SEED] [FILE|DIR]...\n",
+			fprintf(stderr, "usage: %s [-cv] [-n ITERATIONS] [-r SCROLLS] [-s SEED] [FILE|DIR]...\n",
 				argv[0]);
 			return 2;
 		}
@@ -1561,6 +1946,8 @@ int main(int argc, char **argv)
 		rng = 1;
 	setup();
 	vectors();
+	if (scrolls)
+		scroll_series(scrolls - 1);
 	for (; optind < argc; optind++)
 		files += run_path(argv[optind]);
 	for (i = 0; i < iters; i++) {

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Content that moved vertically (text scrolled, a window dragged up or
+ * down), found by matching the new lines of a damaged rectangle against
+ * the shadow (what the device's memory holds), and moved with the
+ * adapter's own copy commands rather than sent again.
+ *
+ * Plain C like dlkms_proto.c: the same file builds into the module and
+ * into the host round trip (tests/fuzz), so what the tests prove about
+ * detection, move encoding and the shadow update is what the driver does.
+ *
+ * A match only chooses what to move. Whatever a move brings, the shadow
+ * is moved alike and the ordinary diff then sends every pixel that still
+ * differs from the new picture: a wrong match (a hash collision, a line
+ * that changed between hashing and sending) costs bytes, never pixels.
+ */
+#ifndef DLKMS_SCROLL_H
+#define DLKMS_SCROLL_H
+
+#include "dlkms_proto.h"
+
+#ifndef __KERNEL__
+typedef __u64 u64;
+#endif
+
+/* Rectangles with fewer lines are not searched: nothing to gain. */
+#define DL_SCROLL_MIN_LINES	4
+
+/* New lines hashed first, to give up early when nothing moved. */
+#define DL_SCROLL_SAMPLES	16
+
+/* Shifts tried in full, out of those the samples suggest. */
+#define DL_SCROLL_CANDIDATES	8
+
+/*
+ * Unchanged pixels inside a changed span cost about a byte each in RLX; a
+ * new command costs 7. Gaps longer than this split a span of the diff.
+ */
+#define DL_DIFF_GAP		8
+
+u64 dl_line_hash(const u16 *px16, const u8 *px8, unsigned int n);
+
+/*
+ * A rectangle of the shadow and the search for a shift of its lines.
+ * Line i of the rectangle starts at @old16 + i * @stride (and @old8 + i *
+ * @stride in 24 bpp, else @old8 is NULL).
+ */
+struct dl_scroll {
+	u16 *old16;
+	u8 *old8;
+	unsigned int stride;		/* pixels from one line to the next */
+	unsigned int width, height;	/* of the rectangle */
+	/*
+	 * The new picture's line i as the planes get it: its 16-bit pixels
+	 * returned, its 8-bit ones in *@px8 in 24 bpp. Valid until the next
+	 * call; each line is asked for once at most.
+	 */
+	const u16 *(*new_line)(void *ctx, unsigned int i, const u8 **px8);
+	void *ctx;
+	/* scratch of @height entries each, allocated by the caller */
+	u64 *hold, *hnew;
+	u8 *take;
+	/* result: line i gets old line i - @dy where @take[i], in its planes */
+	int dy;
+	unsigned int lines;		/* how many are taken */
+};
+
+/*
+ * Finds the shift that saves the most bytes and the lines to move by it;
+ * false when moving saves nothing (then @dy is 0 and no line is taken).
+ */
+bool dl_scroll_find(struct dl_scroll *s);
+
+/* Applies the moves @s found to the shadow, as the device does them. */
+void dl_scroll_shadow(const struct dl_scroll *s);
+
+/*
+ * The copy commands of the moves @s found, encoded into buffers one after
+ * another. Device addresses: line i of the rectangle in the 16-bit plane
+ * starts at @base16 + 2 * i * @s->stride, in the 8-bit plane at @base8 +
+ * i * @s->stride. @full: the rectangle spans whole lines of the plane, so
+ * consecutive lines are contiguous and a run of them moves as one.
+ */
+struct dl_scroll_tx {
+	const struct dl_scroll *s;
+	u32 base16, base8;
+	bool full;
+	u32 bounce;			/* off-screen scratch, DL_MAX_CMD_PIXELS * 2 bytes */
+	/* progress */
+	unsigned int next;		/* runs started so far, in sending order */
+	bool busy, low8;		/* a run's move under way; the plane of the runs */
+	unsigned int a, b;		/* the run: lines [a, b) */
+	struct dl_move m;
+	unsigned int copies;		/* copy commands written */
+};
+
+void dl_scroll_tx_init(struct dl_scroll_tx *t, const struct dl_scroll *s,
+		       u32 base16, u32 base8, bool full, u32 bounce);
+
+/*
+ * Encodes what is left of the moves into @buf (at most @len bytes), whole
+ * commands only; returns the bytes written. Done when dl_scroll_tx_done();
+ * until then the caller sends @buf and goes on in a new one. A buffer of
+ * DL_MOVE_MIN_BYTES or more always makes progress.
+ */
+size_t dl_scroll_enc(u8 *buf, size_t len, struct dl_scroll_tx *t);
+
+bool dl_scroll_tx_done(const struct dl_scroll_tx *t);
+
+static __always_inline u32 dl_px(const void *p, unsigned int cpp, unsigned int i)
+{
+	return cpp == 2 ? ((const u16 *)p)[i] : ((const u8 *)p)[i];
+}
+
+/*
+ * The shadow diff: the next span [*a, *b) from *pos on where @cur differs
+ * from @old, with no more than DL_DIFF_GAP equal pixels inside it. False
+ * when none is left.
+ */
+static __always_inline bool dl_next_change(const void *cur, const void *old,
+					   unsigned int cpp, unsigned int n,
+					   unsigned int *pos, unsigned int *a,
+					   unsigned int *b)
+{
+	unsigned int i = *pos, same = 0;
+
+	while (i < n && dl_px(cur, cpp, i) == dl_px(old, cpp, i))
+		i++;
+	if (i == n)
+		return false;
+	*a = i;
+	*b = ++i;
+	for (; i < n && same <= DL_DIFF_GAP; i++) {
+		if (dl_px(cur, cpp, i) == dl_px(old, cpp, i)) {
+			same++;
+		} else {
+			same = 0;
+			*b = i + 1;
+		}
+	}
+	*pos = *b;
+	return true;
+}
+
+#endif /* DLKMS_SCROLL_H */
