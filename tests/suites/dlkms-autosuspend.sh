@@ -39,7 +39,6 @@ UDEVMON=$!
 trap 'kill "$UDEVMON" 2>/dev/null; cleanup_suite' EXIT
 hotplugs() { grep -c "change .*/drm/$cn (drm)" "$UEV"; }
 
-emu_stat() { emu stats | awk -v k="$1" '$1 == k { print $2 }'; }
 rs() { cat "$dev/power/runtime_status"; }
 rs_is() { [ "$(rs)" = "$1" ]; }
 blank() { echo "$1" >/sys/class/graphics/fb0/blank; }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The fbdev console on dlkms: text written to the VT shows up in the frame
 # the emulated monitor decodes (in fbcon's default light grey on black), and
-# clearing the console removes it again; text written while the adapter's
+# clearing the console removes it again; a console that scrolls is moved
+# in the adapter's memory and shows what a full resend shows; text written while the adapter's
 # bulk endpoint is halted is on the monitor once it takes data again; an
 # adapter that stops draining holds no commit for longer than a bound.
 # Leaves fbcon.png for the README.
@@ -55,6 +56,28 @@ emu frame-png "$OUT/fbcon.png" >/dev/null
 printf '\033[2J\033[H' >/dev/tty1
 n=$(wait_grey -lt 50) || fail "console not cleared again: $n grey pixels"
 ok "cleared again: $n foreground pixels"
+
+# The console scrolls: 120 numbered lines on a 48-row console. fbcon
+# redraws the whole screen a row up each time; dlkms finds the content
+# that moved and has the adapter copy it in its own memory (copy
+# commands), sending only the new row. The frame must then be the one a
+# full resend gives, and the driver must have moved lines to get there.
+mv0=$(drv_stat "$card" moved_lines) cp0=$(drv_stat "$card" copies) b0=$(emu_stat bytes)
+for i in $(seq 1 120); do
+	printf 'scrolled line %03d: %s\n' "$i" "$(printf '%*s' $((i % 60)) '' | tr ' ' '#')"
+done >/dev/tty1
+settle_frame /tmp/scrolled.raw || fail "the frame did not settle after the scroll"
+b1=$(emu_stat bytes) mv=$(drv_stat "$card" moved_lines) cp=$(drv_stat "$card" copies)
+echo 1 >/sys/class/graphics/fb0/blank && sleep 1 && echo 0 >/sys/class/graphics/fb0/blank ||
+	fail "could not blank and unblank fb0"
+settle_frame /tmp/scrolled-resent.raw || fail "the frame did not settle after the unblank"
+cmp -s /tmp/scrolled.raw /tmp/scrolled-resent.raw ||
+	fail "after the scroll the monitor does not show what the console drew: $(cmp /tmp/scrolled.raw /tmp/scrolled-resent.raw | head -n 1)"
+[ "$((mv - ${mv0:-0}))" -gt 0 ] ||
+	fail "the console scrolled and no line was moved by the adapter (moved_lines ${mv0:-?} -> ${mv:-?})"
+ok "the console scrolled 120 lines: the frame equals a full resend; $((mv - mv0)) lines moved by $((cp - cp0)) copy commands, $((b1 - b0)) bytes on the wire"
+printf '\033[2J\033[H' >/dev/tty1
+n=$(wait_grey -lt 50) || fail "console not cleared after the scroll: $n grey pixels"
 
 # Transfer errors mid-picture: the adapter halts its bulk endpoint (emu
 # stall on: every transfer fails with -EPIPE) while the console writes.

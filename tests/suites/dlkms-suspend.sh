@@ -75,7 +75,6 @@ ok "reference frame taken (modetest's pattern, $black pixels black)"
 # same_frame: the decoded frame equals the reference
 same_frame() { emu frame-raw /tmp/now.raw >/dev/null && cmp -s /tmp/ref.raw /tmp/now.raw; }
 
-emu_stat() { emu stats | awk -v k="$1" '$1 == k { print $2 }'; }
 
 # after_wake_device LABEL UNPLUGS PROBES: still the same device and client
 after_wake_device() {

@@ -256,7 +256,6 @@ unload_after "after the holder closed and the new card was unplugged" "$n0" 2
 # another minor. Between off and on the adapter is dark for a second with
 # the driver's URBs failing, as on a real rig before the hub reports.
 stat_of() { sed -n 's/.*wPortStatus \(0x[0-9a-f]*\).*/\1/p' "$1"; }
-emu_stat() { emu stats | awk -v k="$1" '$1 == k { print $2 }'; }
 plug
 card=$CARD
 min1=$((16#$(stat -c %T "$card")))

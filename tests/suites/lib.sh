@@ -225,6 +225,9 @@ want = int(sys.argv[2], 16)
 print(sum(n for p, n in px.items() if p & 0xffffff == want))' /tmp/frame-pixels.raw "$1"
 }
 
+# emu_stat KEY: a counter of the emulator's stats (emu stats)
+emu_stat() { emu stats | awk -v k="$1" '$1 == k { print $2 }'; }
+
 # drv_stat CARD KEY: a counter of dlkms's debugfs dlkms_stats for CARD
 drv_stat() {
 	awk -v k="$2" '$1 == k { print $2 }' \
