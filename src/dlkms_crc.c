@@ -87,6 +87,8 @@ void dlkms_crc_update(struct dlkms_device *dl, unsigned int y1, unsigned int y2)
 	crc = crc32_le(0, (const u8 *)dl->crc_lines, h * sizeof(*dl->crc_lines));
 	spin_lock_irqsave(&dl->crc_lock, flags);
 	dl->crc_value = crc;
+	/* a new picture: the frames before the next entry are not all its */
+	dl->crc_last_valid = false;
 	spin_unlock_irqrestore(&dl->crc_lock, flags);
 }
 
@@ -170,6 +172,7 @@ int dlkms_crtc_set_crc_source(struct drm_crtc *crtc, const char *source)
 	spin_lock_irq(&dl->crc_lock);
 	was = dl->crc_enabled;
 	dl->crc_enabled = enabled;
+	dl->crc_last_valid = false;
 	spin_unlock_irq(&dl->crc_lock);
 
 	/*
@@ -193,18 +196,37 @@ int dlkms_crtc_set_crc_source(struct drm_crtc *crtc, const char *source)
 	return 0;
 }
 
+/*
+ * A vblank handler that ran late (the timer's due times count the frames,
+ * see dlkms_crtc.c) reports the frames it missed too, as hardware makes a
+ * CRC every frame: with no render in flight at either entry and no new
+ * picture sent between them (dlkms_crc_update() ends the run), each of
+ * them showed the same picture. Not after a longer gap (the CRTC was off,
+ * the machine stopped): those frames are not worth a report.
+ */
+#define DLKMS_CRC_CATCH_UP	8
+
 /* From the vblank timer, after drm_crtc_handle_vblank(). */
 void dlkms_crc_vblank(struct dlkms_device *dl)
 {
+	u32 frame = (u32)drm_crtc_vblank_count(&dl->crtc), first = frame, crc;
 	unsigned long flags;
-	bool enabled;
-	u32 crc;
 
 	spin_lock_irqsave(&dl->crc_lock, flags);
-	enabled = dl->crc_enabled;
+	if (!dl->crc_enabled || dlkms_render_busy(dl)) {
+		/* the next entry may not vouch for the frames before it */
+		dl->crc_last_valid = false;
+		spin_unlock_irqrestore(&dl->crc_lock, flags);
+		return;
+	}
 	crc = dl->crc_value;
+	if (dl->crc_last_valid && frame - dl->crc_last_frame - 1 < DLKMS_CRC_CATCH_UP)
+		first = dl->crc_last_frame + 1;
+	dl->crc_last_frame = frame;
+	dl->crc_last_valid = true;
 	spin_unlock_irqrestore(&dl->crc_lock, flags);
-	if (enabled && !dlkms_render_busy(dl))
-		drm_crtc_add_crc_entry(&dl->crtc, true,
-				       (u32)drm_crtc_vblank_count(&dl->crtc), &crc);
+
+	do
+		drm_crtc_add_crc_entry(&dl->crtc, true, first, &crc);
+	while (first++ != frame);
 }

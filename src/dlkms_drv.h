@@ -247,10 +247,13 @@ struct dlkms_device {
 	 * each vblank reports.
 	 */
 	u32 *crc_lines;			/* DLKMS_MAX_HEIGHT, under render_lock */
-	spinlock_t crc_lock;		/* protects crc_enabled, crc_value */
+	spinlock_t crc_lock;		/* protects crc_enabled, crc_value, crc_last_* */
 	bool crc_enabled;
 	bool crc_vblank_ref;		/* holds a vblank reference for it */
 	u32 crc_value;
+	/* the last entry's frame; valid while the picture has not changed */
+	bool crc_last_valid;
+	u32 crc_last_frame;
 	/* references of closed crc/data files, dropped once the core is done */
 	atomic_t crc_puts;
 	struct delayed_work crc_put_work;

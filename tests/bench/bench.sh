@@ -113,7 +113,7 @@ awk -v kver="${DLKMS_KVER:-?}" -v krel="${DLKMS_KRELEASE:-?}" "$KV_AWK"'
 		order[++nk] = key
 	}
 	bytes[key, d] = kv($0, "bytes_per_frame")
-	st[key, d] = kv($0, "stime_us_per_frame") / 1000
+	st[key, d] = kv($0, "path_cpu_us_per_frame") / 1000
 	ic[key, d] = kv($0, "ioctl_cpu_us_per_frame") / 1000
 	med[key, d] = kv($0, "lat_med_ms")
 	p95[key, d] = kv($0, "lat_p95_ms")
@@ -125,7 +125,7 @@ function v(a, key, d, fmt) { return ((key, d) in a) ? sprintf(fmt, a[key, d]) : 
 END {
 	printf "dlkms vs in-tree udl, kernel %s (%s), same emulator, same boot\n", kver, krel
 	printf "%-8s %-9s %6s | %18s | %15s | %15s | %15s | %15s | %9s\n", "workload", "mode",
-		"frames", "wire bytes/frame", "sys ms/frame", "ioctl cpu ms/f",
+		"frames", "wire bytes/frame", "path cpu ms/f", "ioctl cpu ms/f",
 		"latency med ms", "latency p95 ms", "check"
 	printf "%-8s %-9s %6s | %9s %8s | %7s %7s | %7s %7s | %7s %7s | %7s %7s | %4s %4s\n",
 		"", "", "", "dlkms", "udl", "dlkms", "udl", "dlkms", "udl", "dlkms", "udl",
@@ -157,13 +157,13 @@ awk "$KV_AWK"'
 		order[++nk] = key
 	}
 	bytes[key, d] = kv($0, "bytes_per_frame")
-	st[key, d] = kv($0, "stime_us_per_frame") / 1000
+	st[key, d] = kv($0, "path_cpu_us_per_frame") / 1000
 }
 END {
 	if (!nk)
 		exit
 	printf "\ndlkms at 16 bpp (default) vs 24 bpp (bpp=24), same boot\n"
-	printf "%-8s %-9s | %18s | %15s\n", "workload", "mode", "wire bytes/frame", "sys ms/frame"
+	printf "%-8s %-9s | %18s | %15s\n", "workload", "mode", "wire bytes/frame", "path cpu ms/f"
 	printf "%-8s %-9s | %9s %8s | %7s %7s\n", "", "", "16", "24", "16", "24"
 	for (i = 1; i <= nk; i++) {
 		k = order[i]
@@ -176,11 +176,15 @@ cat >>/tmp/table.txt <<'EOF'
 
 wire bytes/frame: the emulator's bulk byte counter over the back-to-back
   pass (reset before it) / frames; exactly what a real adapter would get.
-sys ms/frame: getrusage(RUSAGE_SELF) ru_stime delta over the back-to-back
-  pass / frames. DIRTYFB is blocking, so this is the commit path (conversion,
-  compression, URB submission) run in the calling process; tick-sampled.
-ioctl cpu ms/f: CLOCK_THREAD_CPUTIME_ID across each DIRTYFB call / frames
-  (the same path measured precisely; time asleep waiting for URBs excluded).
+path cpu ms/f: the guest's CPU over the back-to-back pass and the wait for
+  its last byte (/proc/stat busy time of every CPU, less the emulator's
+  process and the client's user time) / frames: commit ioctls, driver
+  workers, USB core and host controller. udl converts and encodes in the
+  DIRTYFB ioctl, dlkms in its render worker; this counts both. Tick-sampled
+  (10 ms), so short passes are coarse.
+ioctl cpu ms/f: CLOCK_THREAD_CPUTIME_ID across each DIRTYFB call / frames:
+  what the client waits for in the ioctl (time asleep waiting for URBs
+  excluded); all of udl's work, only the queueing of dlkms's.
 latency: DIRTYFB issued -> the emulator received the last byte of that frame
   (its last_rx_ns once the byte counter has stopped), each frame waited for.
 check: the final frame decoded by the emulator equals the expected

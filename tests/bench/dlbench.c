@@ -7,6 +7,17 @@
  * and whether the final frame the emulator decoded equals the expected
  * RGB565-truncated image: figures of wrong pixels are worth nothing.
  *
+ * Workloads: noise (every pixel changes), same (the same frame redrawn,
+ * declared as full-screen damage), desktop (a window moved 3 px right and 2
+ * down a frame), drag (the window dragged 8 px straight down or up a
+ * frame), scroll (a terminal scrolled a 16-px text line a frame), cursor
+ * (a 64x64 sprite), video (a 640x360 region changing whole).
+ *
+ * The CPU of the whole display path (commit ioctls, driver workers, USB
+ * core, host controller; see path_ticks()) is measured over the
+ * throughput pass too: dlkms converts and encodes in a worker, where the
+ * ioctl's own CPU time does not see it.
+ *
  * Every workload runs twice from the same start image:
  *  - the throughput pass issues the frames back to back (as a client that
  *    does not wait would) and measures bytes and CPU; nothing else runs in
@@ -16,9 +27,12 @@
  *    counter stops advancing and takes its last_rx_ns; polling the
  *    emulator costs syscalls, which is why CPU is not measured there.
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +104,78 @@ static unsigned long long stime_us(void)
 
 	getrusage(RUSAGE_SELF, &ru);
 	return ru.ru_stime.tv_sec * 1000000ull + ru.ru_stime.tv_usec;
+}
+
+/*
+ * Guest CPU of the display path, in clock ticks (USER_HZ): the busy time
+ * of every CPU (/proc/stat: user, nice, system, irq, softirq) less what
+ * the emulator's process used (it stands for the adapter) and less this
+ * process's user time (the client drawing its frames). What is left is the
+ * commit ioctls, the driver's workers, the USB core and the host
+ * controller: where udl converts and encodes in the DIRTYFB ioctl, dlkms
+ * does it in its render worker, which the ioctl's own CPU time misses.
+ */
+static pid_t emu_pid;
+
+static unsigned long long proc_ticks(pid_t pid, bool user_only)
+{
+	unsigned long long ut = 0, st = 0;
+	char path[64], buf[1024], *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f)) {
+		/* after the ")" that ends comm: state is field 3, utime 14, stime 15 */
+		p = strrchr(buf, ')');
+		if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+				&ut, &st) != 2)
+			ut = st = 0;
+	}
+	fclose(f);
+	return user_only ? ut : ut + st;
+}
+
+static unsigned long long path_ticks(void)
+{
+	unsigned long long v[8] = { 0 }, busy;
+	FILE *f = fopen("/proc/stat", "r");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+		   &v[3], &v[4], &v[5], &v[6], &v[7]) != 8)
+		memset(v, 0, sizeof(v));
+	fclose(f);
+	busy = v[0] + v[1] + v[2] + v[5] + v[6];
+	return busy - (emu_pid ? proc_ticks(emu_pid, false) : 0) - proc_ticks(getpid(), true);
+}
+
+/* The emulator's process: the one whose comm is dlemu. */
+static pid_t find_emu(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	char path[300], comm[32];
+	pid_t pid = 0;
+	FILE *f;
+
+	while (d && !pid && (e = readdir(d))) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) && !strcmp(comm, "dlemu\n"))
+			pid = atoi(e->d_name);
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return pid;
 }
 
 /*
@@ -270,6 +356,8 @@ struct wl {
 	uint32_t *bg, *win;
 	int x, y, dx, dy;
 	unsigned int top, bottom, line;
+	/* how long the latency pass waits for a frame's first byte (default 5 s) */
+	unsigned int first_byte_ms;
 };
 
 static void clip_set(drmModeClip *c, int x, int y, int w, int h)
@@ -340,6 +428,52 @@ static int desktop_step(struct wl *w, unsigned int f, drmModeClip *clips)
 		memcpy(px(w->x, w->y + y), w->win + y * WIN_W, WIN_W * 4);
 	clip_set(&clips[1], w->x, w->y, WIN_W, WIN_H);
 	return 2;
+}
+
+/* The desktop window dragged straight down and up, 8 px a frame. */
+static void drag_init(struct wl *w)
+{
+	desktop_init(w);
+	w->dx = 0;
+	w->dy = 8;
+}
+
+/*
+ * The same frame drawn again, declared as a full-screen damage clip, as
+ * clients that do not track damage do every frame: nothing changed.
+ */
+static int same_step(struct wl *w, unsigned int f, drmModeClip *clips)
+{
+	(void)f;
+	for (unsigned int y = 0; y < H; y++)
+		memcpy(px(0, y), w->bg + (size_t)y * W, W * 4);
+	clip_set(&clips[0], 0, 0, W, H);
+	return 1;
+}
+
+/* A 640x360 video in the middle of the desktop: every pixel of it changes. */
+#define VID_W	640
+#define VID_H	360
+
+static int video_step(struct wl *w, unsigned int f, drmModeClip *clips)
+{
+	int x0 = ((int)W - VID_W) / 2, y0 = ((int)H - VID_H) / 2;
+	uint32_t s = hash(f + 77);
+
+	(void)w;
+	/* smooth gradients moving each frame, a little grain: like video, not noise */
+	for (int y = 0; y < VID_H; y++) {
+		uint32_t *row = px(x0, y0 + y);
+
+		for (int x = 0; x < VID_W; x++) {
+			uint32_t r = (x + f * 5) & 0xff, g = (y * 2 + f * 3) & 0xff;
+			uint32_t b = ((x + y) / 2 + f * 7) & 0xff;
+
+			row[x] = (r << 16 | g << 8 | b) ^ (hash(s ^ (y * 65537 + x)) & 0x070707);
+		}
+	}
+	clip_set(&clips[0], x0, y0, VID_W, VID_H);
+	return 1;
 }
 
 /* A terminal: text area between a title row and a status row. */
@@ -521,7 +655,7 @@ static int run(struct wl *w, const char *driver)
 {
 	unsigned long long *lat = calloc(w->frames, sizeof(*lat));
 	unsigned long long bytes_a, bytes_b, rx, s0, s1, c0, c1, cpu = 0, t0, base;
-	unsigned long long ioctl_ns = 0, settle;
+	unsigned long long ioctl_ns = 0, settle, p0, p1;
 	unsigned int f, nlat = 0, nodata = 0;
 	drmModeClip clips[MAX_CLIPS];
 	char what[128];
@@ -530,6 +664,7 @@ static int run(struct wl *w, const char *driver)
 	/* throughput pass: back to back, rusage over the whole loop */
 	start(w);
 	s0 = stime_us();
+	p0 = path_ticks();
 	for (f = 0; f < w->frames; f++) {
 		n = w->step(w, f, clips);
 		c0 = thread_cpu_ns();
@@ -549,6 +684,8 @@ static int run(struct wl *w, const char *driver)
 			settle = now_ns();
 		}
 	}
+	/* the pass's path CPU, the quiet wait's polling included (both drivers alike) */
+	p1 = path_ticks();
 	snprintf(what, sizeof(what), "%s %s %ux%u (throughput pass)", driver, w->name, W, H);
 	bad = verify(what);
 
@@ -559,7 +696,7 @@ static int run(struct wl *w, const char *driver)
 		emu_bytes(&base, &rx);
 		t0 = now_ns();
 		dirty(clips, n);
-		wait_quiet(base, &rx, 5000);
+		wait_quiet(base, &rx, w->first_byte_ms ? w->first_byte_ms : 5000);
 		if (!rx || rx < t0) {
 			nodata++;	/* nothing reached the device for this frame */
 			continue;
@@ -573,10 +710,12 @@ static int run(struct wl *w, const char *driver)
 	qsort(lat, nlat, sizeof(*lat), cmp_ull);
 	printf("result driver=%s workload=%s mode=%ux%u frames=%u bytes_per_frame=%llu "
 	       "stime_us_per_frame=%.0f ioctl_cpu_us_per_frame=%.0f ioctl_wall_us_per_frame=%.0f "
+	       "path_cpu_us_per_frame=%.0f "
 	       "lat_med_ms=%.2f lat_p95_ms=%.2f lat_frames=%u nodata_frames=%u "
 	       "bytes_per_frame_latency_pass=%llu check=%s\n",
 	       driver, w->name, W, H, w->frames, bytes_a / w->frames,
 	       (double)(s1 - s0) / w->frames, cpu / 1e3 / w->frames, ioctl_ns / 1e3 / w->frames,
+	       (double)(p1 - p0) * 1e6 / sysconf(_SC_CLK_TCK) / w->frames,
 	       nlat ? pct(lat, nlat, 50) / 1e6 : -1.0, nlat ? pct(lat, nlat, 95) / 1e6 : -1.0,
 	       nlat, nodata, bytes_b / w->frames, bad ? "FAIL" : "ok");
 	fflush(stdout);
@@ -599,9 +738,13 @@ int main(int argc, char **argv)
 	int i, r, failed = 0;
 	struct wl wls[] = {
 		{ .name = "noise", .frames = 12, .init = noise_init, .step = noise_step },
+		{ .name = "same", .frames = 30, .init = desktop_init, .step = same_step,
+		  .first_byte_ms = 300 },	/* a driver that sends nothing is right */
 		{ .name = "desktop", .frames = 60, .init = desktop_init, .step = desktop_step },
+		{ .name = "drag", .frames = 40, .init = drag_init, .step = desktop_step },
 		{ .name = "scroll", .frames = 40, .init = scroll_init, .step = scroll_step },
 		{ .name = "cursor", .frames = 120, .init = cursor_init, .step = cursor_step },
+		{ .name = "video", .frames = 30, .init = desktop_init, .step = video_step },
 	};
 
 	static const struct option opts[] = {
@@ -632,6 +775,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	emu_pid = find_emu();
+	if (!emu_pid) {
+		fprintf(stderr, "dlbench: no dlemu process: the path CPU would count the emulator\n");
+		return 1;
+	}
 	card_fd = open_card(driver);
 	drmSetMaster(card_fd);	/* fbcon is not a master; we are if we are first */
 	res = drmModeGetResources(card_fd);
