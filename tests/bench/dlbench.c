@@ -445,8 +445,11 @@ static void drag_init(struct wl *w)
 static int same_step(struct wl *w, unsigned int f, drmModeClip *clips)
 {
 	(void)f;
+	/* desktop_init()'s picture again: the background and the window on it */
 	for (unsigned int y = 0; y < H; y++)
 		memcpy(px(0, y), w->bg + (size_t)y * W, W * 4);
+	for (int y = 0; y < WIN_H; y++)
+		memcpy(px(w->x, w->y + y), w->win + y * WIN_W, WIN_W * 4);
 	clip_set(&clips[0], 0, 0, W, H);
 	return 1;
 }
