@@ -43,7 +43,7 @@ bench_on() {
 	wait_mode "$size" 60 || fail "emulator did not decode $size from $drv"
 	echo 0 >/sys/class/graphics/fbcon/cursor_blink 2>/dev/null
 	say "# $drv on $mon ($card, $size)"
-	"$BENCH" --driver "$drv" --mode "$size" ${extra[@]+"${extra[@]}"} \
+	"$BENCH" --driver "$drv" --mode "$size" --emu-pid "$EMU_PID" ${extra[@]+"${extra[@]}"} \
 		${ARGS[@]+"${ARGS[@]}"} >/tmp/dlbench.out 2>&1
 	rc=$?
 	cat /tmp/dlbench.out

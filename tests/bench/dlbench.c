@@ -27,8 +27,6 @@
  *    counter stops advancing and takes its last_rx_ns; polling the
  *    emulator costs syscalls, which is why CPU is not measured there.
  */
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -115,7 +113,7 @@ static unsigned long long stime_us(void)
  * controller: where udl converts and encodes in the DIRTYFB ioctl, dlkms
  * does it in its render worker, which the ioctl's own CPU time misses.
  */
-static pid_t emu_pid;
+static pid_t emu_pid;		/* --emu-pid: tests/suites/lib.sh's EMU_PID */
 
 static unsigned long long proc_ticks(pid_t pid, bool user_only)
 {
@@ -150,32 +148,7 @@ static unsigned long long path_ticks(void)
 		memset(v, 0, sizeof(v));
 	fclose(f);
 	busy = v[0] + v[1] + v[2] + v[5] + v[6];
-	return busy - (emu_pid ? proc_ticks(emu_pid, false) : 0) - proc_ticks(getpid(), true);
-}
-
-/* The emulator's process: the one whose comm is dlemu. */
-static pid_t find_emu(void)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	char path[300], comm[32];
-	pid_t pid = 0;
-	FILE *f;
-
-	while (d && !pid && (e = readdir(d))) {
-		if (!isdigit((unsigned char)e->d_name[0]))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(comm, sizeof(comm), f) && !strcmp(comm, "dlemu\n"))
-			pid = atoi(e->d_name);
-		fclose(f);
-	}
-	if (d)
-		closedir(d);
-	return pid;
+	return busy - proc_ticks(emu_pid, false) - proc_ticks(getpid(), true);
 }
 
 /*
@@ -758,6 +731,7 @@ int main(int argc, char **argv)
 		{ "only", required_argument, NULL, 'o' },
 		{ "quiet-ms", required_argument, NULL, 'q' },
 		{ "depth", required_argument, NULL, 'b' },
+		{ "emu-pid", required_argument, NULL, 'p' },
 		{ }
 	};
 	while ((r = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -769,20 +743,17 @@ int main(int argc, char **argv)
 		case 'o': only = optarg; break;
 		case 'q': quiet_ms = strtoul(optarg, NULL, 10); break;
 		case 'b': keep_mask = atoi(optarg) == 24 ? 0xffffff : 0xf8fcf8; break;
+		case 'p': emu_pid = atoi(optarg); break;
 		default: driver = NULL; optind = argc; break;
 		}
 	}
-	if (!driver || !want_mode || !scale || !quiet_ms) {
-		fprintf(stderr, "usage: dlbench --driver NAME --mode WxH [--socket PATH] "
+	/* without the emulator's pid the path CPU would count the emulator */
+	if (!driver || !want_mode || !scale || !quiet_ms || emu_pid <= 0) {
+		fprintf(stderr, "usage: dlbench --driver NAME --mode WxH --emu-pid PID [--socket PATH] "
 			"[--scale PERCENT] [--only WORKLOAD] [--quiet-ms MS] [--depth 16|24]\n");
 		return 2;
 	}
 
-	emu_pid = find_emu();
-	if (!emu_pid) {
-		fprintf(stderr, "dlbench: no dlemu process: the path CPU would count the emulator\n");
-		return 1;
-	}
 	card_fd = open_card(driver);
 	drmSetMaster(card_fd);	/* fbcon is not a master; we are if we are first */
 	res = drmModeGetResources(card_fd);
