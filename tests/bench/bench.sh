@@ -121,6 +121,8 @@ awk -v kver="${DLKMS_KVER:-?}" -v krel="${DLKMS_KRELEASE:-?}" "$KV_AWK"'
 	p95[key, d] = kv($0, "lat_p95_ms")
 	chk[key, d] = kv($0, "check")
 	nod[key, d] = kv($0, "nodata_frames")
+	pas[key, d] = kv($0, "passes")
+	pwall[key, d] = kv($0, "pass_wall_ms")
 	fr[key] = kv($0, "frames")
 }
 function v(a, key, d, fmt) { return ((key, d) in a) ? sprintf(fmt, a[key, d]) : "-" }
@@ -160,6 +162,18 @@ END {
 			v(ic, k, "dlkms", "%.2f"), v(ic, k, "udl", "%.2f"),
 			v(med, k, "dlkms", "%.1f"), v(med, k, "udl", "%.1f"),
 			v(p95, k, "dlkms", "%.1f"), v(p95, k, "udl", "%.1f")
+	}
+	printf "\nframe pacing of dlkms, back to back (udl sends every frame inside its ioctl)\n"
+	printf "%-8s %-9s | %6s %6s %9s | %9s | %9s\n", "workload", "mode",
+		"frames", "sent", "coalesced", "sent/s", "last byte"
+	for (i = 1; i <= nk; i++) {
+		k = order[i]
+		split(k, kk, " ")
+		if (!((k, "dlkms") in pas) || pas[k, "dlkms"] < 0 || pwall[k, "dlkms"] <= 0)
+			continue
+		printf "%-8s %-9s | %6d %6d %9d | %9.1f | %6.0f ms\n", kk[1], kk[2],
+			fr[k], pas[k, "dlkms"], fr[k] - pas[k, "dlkms"],
+			pas[k, "dlkms"] * 1000 / pwall[k, "dlkms"], pwall[k, "dlkms"]
 	}
 }' "$RES" >/tmp/table.txt
 awk "$KV_AWK"'
@@ -207,6 +221,10 @@ ioctl cpu ms/f: CLOCK_THREAD_CPUTIME_ID across each DIRTYFB call / frames:
   excluded); all of udl's work, only the queueing of dlkms's.
 latency: DIRTYFB issued -> the emulator received the last byte of that frame
   (its last_rx_ns once the byte counter has stopped), each frame waited for.
+frame pacing: render passes of dlkms (its debugfs "frames") during the
+  back-to-back pass: each sends the newest picture for the damage of every
+  frame queued since the last one; "coalesced" frames were never sent on
+  their own. sent/s: passes per second until the pass's last byte arrived.
 check: the final frame decoded by the emulator equals the expected
   RGB565-truncated image, after both passes.
 The bus is dummy_hcd (no USB 2.0 timing at all) and the CPU is QEMU TCG:

@@ -38,6 +38,8 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -544,6 +546,30 @@ static int dirty(drmModeClip *clips, int n)
 }
 
 /*
+ * A counter of dlkms's debugfs dlkms_stats for our card (render passes:
+ * "frames"); -1 where there is none (udl, or debugfs not mounted).
+ */
+static long long drv_stat(const char *key)
+{
+	char path[96], k[64];
+	long long v, ret = -1;
+	struct stat st;
+	FILE *f;
+
+	if (fstat(card_fd, &st))
+		return -1;
+	snprintf(path, sizeof(path), "/sys/kernel/debug/dri/%u/dlkms_stats", minor(st.st_rdev));
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", k, &v) == 2)
+		if (!strcmp(k, key))
+			ret = v;
+	fclose(f);
+	return ret;
+}
+
+/*
  * Compares the emulator's decoded frame with the map truncated to RGB565;
  * @tries_max times a second apart, in case the last bytes are still on the
  * way. Prints the count and bounding box of wrong pixels as evidence.
@@ -641,7 +667,8 @@ static int run(struct wl *w, const char *driver)
 {
 	unsigned long long *lat = calloc(w->frames, sizeof(*lat));
 	unsigned long long bytes_a, bytes_b, rx, s0, s1, c0, c1, cpu = 0, t0, base;
-	unsigned long long ioctl_ns = 0, settle, p0, p1;
+	unsigned long long ioctl_ns = 0, settle, p0, p1, w0, w1;
+	long long passes0, passes1;
 	unsigned int f, nlat = 0, nodata = 0;
 	drmModeClip clips[MAX_CLIPS];
 	char what[128];
@@ -651,6 +678,8 @@ static int run(struct wl *w, const char *driver)
 	bad = start(w);
 	s0 = stime_us();
 	p0 = path_ticks();
+	passes0 = drv_stat("frames");
+	w0 = now_ns();
 	for (f = 0; f < w->frames; f++) {
 		n = w->step(w, f, clips);
 		c0 = thread_cpu_ns();
@@ -672,6 +701,9 @@ static int run(struct wl *w, const char *driver)
 	}
 	/* the pass's path CPU, the quiet wait's polling included (both drivers alike) */
 	p1 = path_ticks();
+	/* the wall time until the last byte came, not the quiet wait after it */
+	w1 = rx > w0 ? rx : now_ns();
+	passes1 = drv_stat("frames");
 	snprintf(what, sizeof(what), "%s %s %ux%u (throughput pass)", driver, w->name, W, H);
 	bad |= verify(what, 4);
 
@@ -698,12 +730,14 @@ static int run(struct wl *w, const char *driver)
 	       "stime_us_per_frame=%.0f ioctl_cpu_us_per_frame=%.0f ioctl_wall_us_per_frame=%.0f "
 	       "path_cpu_us_per_frame=%.0f "
 	       "lat_med_ms=%.2f lat_p95_ms=%.2f lat_frames=%u nodata_frames=%u "
-	       "bytes_per_frame_latency_pass=%llu check=%s\n",
+	       "bytes_per_frame_latency_pass=%llu passes=%lld pass_wall_ms=%.0f check=%s\n",
 	       driver, w->name, W, H, w->frames, bytes_a / w->frames,
 	       (double)(s1 - s0) / w->frames, cpu / 1e3 / w->frames, ioctl_ns / 1e3 / w->frames,
 	       (double)(p1 - p0) * 1e6 / sysconf(_SC_CLK_TCK) / w->frames,
 	       nlat ? pct(lat, nlat, 50) / 1e6 : -1.0, nlat ? pct(lat, nlat, 95) / 1e6 : -1.0,
-	       nlat, nodata, bytes_b / w->frames, bad ? "FAIL" : "ok");
+	       nlat, nodata, bytes_b / w->frames,
+	       passes0 >= 0 && passes1 >= 0 ? passes1 - passes0 : -1, (w1 - w0) / 1e6,
+	       bad ? "FAIL" : "ok");
 	fflush(stdout);
 	free(lat);
 	return bad;
