@@ -52,8 +52,10 @@ struct dlkms_stats {
 	atomic64_t frames;		/* commits that sent pixels */
 	atomic64_t rects;		/* damage rectangles sent */
 	atomic64_t pixels;		/* pixels encoded */
-	atomic64_t render_ns;		/* time spent composing and encoding */
+	atomic64_t render_ns;		/* time in render passes, urb_wait_ns included */
 	atomic64_t urb_waits;		/* times the pool was empty (backpressure) */
+	atomic64_t urb_wait_ns;		/* ... and the time a pass waited for one */
+	atomic64_t search_ns;		/* of render_ns: searching content that moved */
 	atomic64_t owed_sent;		/* commands completed after a cut transfer */
 	atomic64_t moved_lines;		/* lines moved in device memory, not resent */
 	atomic64_t copies;		/* copy commands sent for them */
@@ -220,10 +222,14 @@ struct dlkms_device {
 	 * against it and only what changed goes out. NULL (no memory for
 	 * it) sends everything; !shadow_valid (after a modeset or a failed
 	 * transfer) sends the whole screen once to make it true again.
+	 * @shadow_mem is allocated once (@shadow_size bytes), for the
+	 * largest mode; @shadow16 and @shadow8 are the current mode's planes
+	 * in it.
 	 */
+	void *shadow_mem;
+	size_t shadow_size;
 	u16 *shadow16;
 	u8 *shadow8;
-	size_t shadow_size;
 	unsigned int shadow_width, shadow_height;
 	bool shadow_valid;
 	/* dl_scroll_find()'s scratch, DLKMS_MAX_HEIGHT entries each */

@@ -346,8 +346,11 @@ static void dlkms_move_rect(struct dlkms_device *dl, struct dlkms_tx *tx,
 		.take = dl->scroll_take,
 	};
 	struct dl_scroll_tx t;
+	ktime_t start = ktime_get();
+	bool found = dl_scroll_find(&s);
 
-	if (!dl_scroll_find(&s))
+	atomic64_add(ktime_to_ns(ktime_sub(ktime_get(), start)), &dl->stats.search_ns);
+	if (!found)
 		return;
 	/* the scratch for staged copies: past the planes (dlkms_crtc.c) */
 	dl_scroll_tx_init(&t, &s, 2 * off, 2 * px + off, s.width == so->width,
@@ -815,30 +818,24 @@ static void dlkms_render_unlock_send(struct dlkms_device *dl, const u8 *cmds, si
 }
 
 /*
- * A new mode: the device's memory holds nothing known. The shadow is
- * sized for it here, where a failed allocation only costs bandwidth. The
- * @len bytes of @cmds (the mode registers) go out before any pixel of it,
- * then a black frame (a few bytes a line), which makes the memory known
- * before the first picture: the monitor shows black rather than what the
- * memory held while that picture streams in, and every picture after the
- * mode set goes out as its difference from black, whatever part of it a
- * client had drawn when the first pass ran (fbcon draws while the fbdev
- * client commits), so the same picture always costs the same bytes.
+ * A new mode: the device's memory holds nothing known. The @len bytes of
+ * @cmds (the mode registers) go out before any pixel of it, then a black
+ * frame (a few bytes a line), which makes the memory known before the
+ * first picture: the monitor shows black rather than what the memory held
+ * while that picture streams in, and every picture after the mode set
+ * goes out as its difference from black, whatever part of it a client had
+ * drawn when the first pass ran (fbcon draws while the fbdev client
+ * commits), so the same picture always costs the same bytes.
  */
 void dlkms_render_mode_set(struct dlkms_device *dl, const struct drm_display_mode *mode,
 			   const u8 *cmds, size_t len)
 {
 	size_t px = (size_t)mode->hdisplay * mode->vdisplay;
-	size_t size = px * dl->bpp / 8;
 
 	dlkms_render_lock_idle(dl, mode);
 	dl->shadow_valid = false;
-	if (size != dl->shadow_size) {
-		kvfree(dl->shadow16);
-		/* on failure (kvmalloc warns), whole frames go out: see dlkms_tx_line() */
-		dl->shadow16 = kvmalloc(size, GFP_KERNEL);
-		dl->shadow_size = dl->shadow16 ? size : 0;
-	}
+	/* sized at init for every mode the adapter takes (dlkms_shadow_alloc()) */
+	dl->shadow16 = px * dl->bpp / 8 <= dl->shadow_size ? dl->shadow_mem : NULL;
 	dl->shadow8 = dl->shadow16 && dl->bpp == 24 ? (u8 *)(dl->shadow16 + px) : NULL;
 	dl->shadow_width = dl->shadow16 ? mode->hdisplay : 0;
 	dl->shadow_height = dl->shadow16 ? mode->vdisplay : 0;
@@ -883,6 +880,22 @@ bool dlkms_render_busy(struct dlkms_device *dl)
 	return atomic_read(&dl->rendered) != atomic_read(&dl->queued);
 }
 
+/*
+ * The shadow, for the largest mode the adapter takes (its vendor
+ * descriptor's pixel area, within the modes dlkms_modeset.c accepts): a
+ * mode set happens in the commit tail, which must not allocate. Without
+ * it (no memory) every pass sends all of its damage, as udl does.
+ */
+static void dlkms_shadow_alloc(struct dlkms_device *dl)
+{
+	size_t px = min_t(size_t, dl->pixel_limit, DLKMS_MAX_WIDTH * DLKMS_MAX_HEIGHT);
+
+	dl->shadow_mem = kvmalloc(px * dl->bpp / 8, GFP_KERNEL | __GFP_NOWARN);
+	dl->shadow_size = dl->shadow_mem ? px * dl->bpp / 8 : 0;
+	if (!dl->shadow_mem)
+		drm_warn(&dl->drm, "no memory for the shadow of the device's memory; every update is sent whole\n");
+}
+
 static void dlkms_render_fini(struct drm_device *drm, void *unused)
 {
 	struct dlkms_device *dl = to_dlkms(drm);
@@ -891,7 +904,7 @@ static void dlkms_render_fini(struct drm_device *drm, void *unused)
 	cancel_work_sync(&dl->render_work);
 	destroy_workqueue(dl->render_wq);
 	dlkms_src_put(dl->src);
-	kvfree(dl->shadow16);
+	kvfree(dl->shadow_mem);
 	kvfree(dl->cursor.image);
 	kvfree(dl->cursor_q.image);
 }
@@ -923,6 +936,7 @@ int dlkms_render_init(struct dlkms_device *dl)
 	dl->scroll_take = drmm_kzalloc(drm, DLKMS_MAX_HEIGHT, GFP_KERNEL);
 	if (!dl->scroll_hold || !dl->scroll_hnew || !dl->scroll_take)
 		return -ENOMEM;
+	dlkms_shadow_alloc(dl);
 	/* 256 KiB each: not necessarily contiguous */
 	dl->cursor.image = kvmalloc_array(DLKMS_CURSOR_MAX * DLKMS_CURSOR_MAX,
 					  sizeof(u32), GFP_KERNEL);
@@ -941,6 +955,7 @@ int dlkms_render_init(struct dlkms_device *dl)
 	return drmm_add_action_or_reset(drm, dlkms_render_fini, NULL);
 
 err_cursor:
+	kvfree(dl->shadow_mem);
 	kvfree(dl->cursor.image);
 	kvfree(dl->cursor_q.image);
 	return -ENOMEM;

@@ -6,6 +6,7 @@
  * Copyright (C) 2026 dlkms developers
  */
 
+#include <linux/ktime.h>
 #include <linux/slab.h>
 #include <linux/usb.h>
 
@@ -325,12 +326,14 @@ struct urb *dlkms_urb_get(struct dlkms_device *dl)
 	struct urb *urb = dlkms_urb_take(dl);
 
 	if (!urb && !READ_ONCE(dl->bulk_stalled)) {
+		ktime_t start = ktime_get();
 		long left;
 
 		atomic64_inc(&dl->stats.urb_waits);
 		left = wait_event_idle_timeout(dl->urb_wait,
 					       !dlkms_hw_ready(dl) || (urb = dlkms_urb_take(dl)),
 					       msecs_to_jiffies(DLKMS_URB_TIMEOUT_MS));
+		atomic64_add(ktime_to_ns(ktime_sub(ktime_get(), start)), &dl->stats.urb_wait_ns);
 		if (!left) {
 			WRITE_ONCE(dl->bulk_stalled, true);
 			drm_warn(&dl->drm, "the adapter took no data for %d ms; frames are dropped until it does\n",
