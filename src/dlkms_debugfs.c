@@ -29,6 +29,7 @@ static int dlkms_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "urb_waits %lld\n", atomic64_read(&st->urb_waits));
 	seq_printf(m, "urb_wait_ns %lld\n", atomic64_read(&st->urb_wait_ns));
 	seq_printf(m, "search_ns %lld\n", atomic64_read(&st->search_ns));
+	seq_printf(m, "superseded %lld\n", atomic64_read(&st->superseded));
 	seq_printf(m, "owed_sent %lld\n", atomic64_read(&st->owed_sent));
 	seq_printf(m, "moved_lines %lld\n", atomic64_read(&st->moved_lines));
 	seq_printf(m, "copies %lld\n", atomic64_read(&st->copies));

@@ -56,6 +56,7 @@ struct dlkms_stats {
 	atomic64_t urb_waits;		/* times the pool was empty (backpressure) */
 	atomic64_t urb_wait_ns;		/* ... and the time a pass waited for one */
 	atomic64_t search_ns;		/* of render_ns: searching content that moved */
+	atomic64_t superseded;		/* passes that left their rest to a newer picture */
 	atomic64_t owed_sent;		/* commands completed after a cut transfer */
 	atomic64_t moved_lines;		/* lines moved in device memory, not resent */
 	atomic64_t copies;		/* copy commands sent for them */

@@ -43,6 +43,13 @@ struct dlkms_tx {
 	size_t pos;
 	int err;
 	int y1, y2;			/* the lines sent, for the CRC source */
+	/*
+	 * The queueing the pass took in (@dl->queued), when it may give up
+	 * its remainder to a newer one (see dlkms_tx_superseded()); else -1.
+	 */
+	int seq;
+	unsigned int lines;		/* lines sent so far */
+	bool superseded;
 };
 
 /* The primary plane as a render pass scans it out. */
@@ -361,24 +368,69 @@ static void dlkms_move_rect(struct dlkms_device *dl, struct dlkms_tx *tx,
 	atomic64_add(t.copies, &dl->stats.copies);
 }
 
-/* Composes, converts and encodes the CRTC rectangle @r. */
-static void dlkms_render_rect(struct dlkms_device *dl, struct dlkms_tx *tx,
-			      const struct dlkms_scanout *so, struct drm_rect r)
+/* a pass sends at least this many lines before it gives way to a newer one */
+#define DLKMS_PASS_MIN_LINES	32
+
+/*
+ * The newest picture wins: when a commit queued a newer one while this
+ * pass is sending (frames come faster than the wire), the lines not sent
+ * yet are left to the pass that follows, which sends them from the newer
+ * picture, instead of sending what is already out of date. Only while
+ * the shadow is the device's memory (a pass making it so sends it all),
+ * and after some lines, so that every pass makes progress.
+ */
+static bool dlkms_tx_superseded(struct dlkms_tx *tx)
+{
+	if (tx->seq < 0 || tx->lines < DLKMS_PASS_MIN_LINES || tx->err)
+		return false;
+	if (atomic_read(&tx->dl->queued) != tx->seq)
+		tx->superseded = true;
+	return tx->superseded;
+}
+
+static void dlkms_damage_add(struct dlkms_device *dl, struct drm_rect r);
+
+/*
+ * The damage a superseded pass did not send, for the pass that follows
+ * (queued by the commit that superseded it).
+ */
+static void dlkms_requeue(struct dlkms_device *dl, const struct drm_rect *rects,
+			  unsigned int n)
+{
+	unsigned int i;
+
+	/* under render_lock: no mode set can come between */
+	mutex_lock(&dl->queue_lock);
+	for (i = 0; i < n; i++)
+		dlkms_damage_add(dl, rects[i]);
+	mutex_unlock(&dl->queue_lock);
+}
+
+/*
+ * Composes, converts and encodes the CRTC rectangle *@rp. False when the
+ * pass was superseded first (dlkms_tx_superseded()): *@rp is then the
+ * part it did not send.
+ */
+static bool dlkms_render_rect(struct dlkms_device *dl, struct dlkms_tx *tx,
+			      const struct dlkms_scanout *so, struct drm_rect *rp)
 {
 	struct drm_rect screen = DRM_RECT_INIT(0, 0, so->width, so->height);
 	u32 base8 = 2 * so->width * so->height;
+	struct drm_rect r = *rp;
 	unsigned int n;
 	int y;
 
 	if (!drm_rect_intersect(&r, &screen))
-		return;
+		return true;
 	/* a picture queued for another mode is cut to its framebuffer */
 	if (so->fb) {
 		struct drm_rect fb = DRM_RECT_INIT(-so->dx, -so->dy, so->fb->width, so->fb->height);
 
 		if (!drm_rect_intersect(&r, &fb))
-			return;
+			return true;
 	}
+	if (dlkms_tx_superseded(tx))
+		return false;
 	if (tx->y1 >= tx->y2) {
 		tx->y1 = r.y1;
 		tx->y2 = r.y2;
@@ -392,15 +444,22 @@ static void dlkms_render_rect(struct dlkms_device *dl, struct dlkms_tx *tx,
 	for (y = r.y1; y < r.y2 && !tx->err; y++) {
 		u32 off = y * so->width + r.x1;
 
+		if (dlkms_tx_superseded(tx))
+			break;
 		dlkms_make_line(dl, so, y, r.x1, r.x2);
 		dlkms_tx_line(tx, false, 2 * off, dl->line16,
 			      dl->shadow16 ? dl->shadow16 + off : NULL, n);
 		if (dl->bpp == 24)
 			dlkms_tx_line(tx, true, base8 + off, dl->line8,
 				      dl->shadow8 ? dl->shadow8 + off : NULL, n);
+		tx->lines++;
 	}
 	atomic64_inc(&dl->stats.rects);
-	atomic64_add((u64)n * drm_rect_height(&r), &dl->stats.pixels);
+	atomic64_add((u64)n * (y - r.y1), &dl->stats.pixels);
+	if (!tx->superseded)
+		return true;
+	*rp = DRM_RECT_INIT(r.x1, y, n, r.y2 - y);
+	return false;
 }
 
 static struct drm_rect dlkms_cursor_rect(const struct dlkms_cursor *c)
@@ -649,11 +708,14 @@ static void dlkms_cursor_take(struct dlkms_cursor *to, const struct dlkms_cursor
 		memcpy(to->image, from->image, (size_t)from->width * from->height * 4);
 }
 
-/* Sends rectangles @rects of @src's picture; under render_lock. */
+/*
+ * Sends rectangles @rects of @src's picture; under render_lock. @seq: the
+ * queueing the pass took in, or -1 when nothing may supersede it.
+ */
 static void dlkms_render(struct dlkms_device *dl, struct dlkms_src *src,
-			 const struct drm_rect *rects, unsigned int n)
+			 struct drm_rect *rects, unsigned int n, int seq)
 {
-	struct dlkms_tx tx = { .dl = dl };
+	struct dlkms_tx tx = { .dl = dl, .seq = seq };
 	struct dlkms_scanout so = { .width = dl->width, .height = dl->height };
 	bool access = false;
 	unsigned int i;
@@ -669,11 +731,19 @@ static void dlkms_render(struct dlkms_device *dl, struct dlkms_src *src,
 	}
 
 	if (dl->shadow16 && !dl->shadow_valid) {
-		/* the device's memory is unknown: all of it, once */
-		dlkms_render_rect(dl, &tx, &so, DRM_RECT_INIT(0, 0, so.width, so.height));
+		/* the device's memory is unknown: all of it, once, whatever comes */
+		struct drm_rect all = DRM_RECT_INIT(0, 0, so.width, so.height);
+
+		tx.seq = -1;
+		dlkms_render_rect(dl, &tx, &so, &all);
 	} else {
-		for (i = 0; i < n; i++)
-			dlkms_render_rect(dl, &tx, &so, rects[i]);
+		for (i = 0; i < n; i++) {
+			if (!dlkms_render_rect(dl, &tx, &so, &rects[i])) {
+				dlkms_requeue(dl, &rects[i], n - i);
+				atomic64_inc(&dl->stats.superseded);
+				break;
+			}
+		}
 	}
 	dlkms_tx_flush(&tx);
 	/* what did not arrive must not be taken as the device's content */
@@ -763,7 +833,7 @@ static void dlkms_render_work(struct work_struct *work)
 	idx = dlkms_hw_enter(dl);
 	if (dlkms_hw_ready(dl) && dlkms_resync(dl) && dl->active &&
 	    (n || (dl->shadow16 && !dl->shadow_valid)))
-		dlkms_render(dl, src, rects, n);
+		dlkms_render(dl, src, rects, n, seq);
 	dlkms_hw_exit(dl, idx);
 	atomic_set(&dl->rendered, seq);
 	mutex_unlock(&dl->render_lock);
@@ -812,7 +882,7 @@ static void dlkms_render_unlock_send(struct dlkms_device *dl, const u8 *cmds, si
 	dl->resync = max(dl->resync, DLKMS_RESYNC_REGS);
 	idx = dlkms_hw_enter(dl);
 	if (dlkms_hw_ready(dl) && dlkms_resync(dl) && clear)
-		dlkms_render(dl, NULL, NULL, 0);
+		dlkms_render(dl, NULL, NULL, 0, -1);
 	dlkms_hw_exit(dl, idx);
 	mutex_unlock(&dl->render_lock);
 }

@@ -122,6 +122,7 @@ awk -v kver="${DLKMS_KVER:-?}" -v krel="${DLKMS_KRELEASE:-?}" "$KV_AWK"'
 	chk[key, d] = kv($0, "check")
 	nod[key, d] = kv($0, "nodata_frames")
 	pas[key, d] = kv($0, "passes")
+	sup[key, d] = kv($0, "superseded")
 	wk[key, d] = kv($0, "worker_us_per_frame") / 1000
 	sr[key, d] = kv($0, "search_us_per_frame") / 1000
 	pwall[key, d] = kv($0, "pass_wall_ms")
@@ -166,15 +167,15 @@ END {
 			v(p95, k, "dlkms", "%.1f"), v(p95, k, "udl", "%.1f")
 	}
 	printf "\nframe pacing of dlkms, back to back (udl sends every frame inside its ioctl)\n"
-	printf "%-8s %-9s | %6s %6s %9s | %9s | %9s | %9s %9s\n", "workload", "mode",
-		"frames", "sent", "coalesced", "sent/s", "last byte", "worker", "search"
+	printf "%-8s %-9s | %6s %6s %9s %6s | %9s | %9s | %9s %9s\n", "workload", "mode",
+		"frames", "sent", "coalesced", "cut", "sent/s", "last byte", "worker", "search"
 	for (i = 1; i <= nk; i++) {
 		k = order[i]
 		split(k, kk, " ")
 		if (!((k, "dlkms") in pas) || pas[k, "dlkms"] < 0 || pwall[k, "dlkms"] <= 0)
 			continue
-		printf "%-8s %-9s | %6d %6d %9d | %9.1f | %6.0f ms | %6.2f ms %6.2f ms\n", kk[1], kk[2],
-			fr[k], pas[k, "dlkms"], fr[k] - pas[k, "dlkms"],
+		printf "%-8s %-9s | %6d %6d %9d %6s | %9.1f | %6.0f ms | %6.2f ms %6.2f ms\n", kk[1], kk[2],
+			fr[k], pas[k, "dlkms"], fr[k] - pas[k, "dlkms"], v(sup, k, "dlkms", "%d"),
 			pas[k, "dlkms"] * 1000 / pwall[k, "dlkms"], pwall[k, "dlkms"],
 			wk[k, "dlkms"], sr[k, "dlkms"]
 	}
@@ -227,7 +228,9 @@ latency: DIRTYFB issued -> the emulator received the last byte of that frame
 frame pacing: render passes of dlkms (its debugfs "frames") during the
   back-to-back pass: each sends the newest picture for the damage of every
   frame queued since the last one; "coalesced" frames were never sent on
-  their own. sent/s: passes per second until the pass's last byte arrived.
+  their own; "cut" passes gave up the rest of their damage when a newer
+  frame was queued (the newest frame wins; the next pass sends that rest
+  from the newer frame). sent/s: passes per second until the last byte.
   worker, search: a frame's share of the render worker's time less its
   waits for a free URB (its debugfs render_ns - urb_wait_ns), and of that
   the search for content that moved (search_ns); wall time of a CPU-bound

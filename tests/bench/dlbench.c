@@ -668,7 +668,7 @@ static int run(struct wl *w, const char *driver)
 	unsigned long long *lat = calloc(w->frames, sizeof(*lat));
 	unsigned long long bytes_a, bytes_b, rx, s0, s1, c0, c1, cpu = 0, t0, base;
 	unsigned long long ioctl_ns = 0, settle, p0, p1, w0, w1;
-	long long passes0, passes1, busy0, busy1, search0, search1;
+	long long passes0, passes1, busy0, busy1, search0, search1, sup0, sup1;
 	unsigned int f, nlat = 0, nodata = 0;
 	drmModeClip clips[MAX_CLIPS];
 	char what[128];
@@ -681,6 +681,7 @@ static int run(struct wl *w, const char *driver)
 	passes0 = drv_stat("frames");
 	busy0 = drv_stat("render_ns") - drv_stat("urb_wait_ns");
 	search0 = drv_stat("search_ns");
+	sup0 = drv_stat("superseded");
 	w0 = now_ns();
 	for (f = 0; f < w->frames; f++) {
 		n = w->step(w, f, clips);
@@ -708,6 +709,7 @@ static int run(struct wl *w, const char *driver)
 	passes1 = drv_stat("frames");
 	busy1 = drv_stat("render_ns") - drv_stat("urb_wait_ns");
 	search1 = drv_stat("search_ns");
+	sup1 = drv_stat("superseded");
 	snprintf(what, sizeof(what), "%s %s %ux%u (throughput pass)", driver, w->name, W, H);
 	bad |= verify(what, 4);
 
@@ -734,14 +736,15 @@ static int run(struct wl *w, const char *driver)
 	       "stime_us_per_frame=%.0f ioctl_cpu_us_per_frame=%.0f ioctl_wall_us_per_frame=%.0f "
 	       "path_cpu_us_per_frame=%.0f "
 	       "lat_med_ms=%.2f lat_p95_ms=%.2f lat_frames=%u nodata_frames=%u "
-	       "bytes_per_frame_latency_pass=%llu passes=%lld pass_wall_ms=%.0f "
+	       "bytes_per_frame_latency_pass=%llu passes=%lld superseded=%lld pass_wall_ms=%.0f "
 	       "worker_us_per_frame=%.0f search_us_per_frame=%.0f check=%s\n",
 	       driver, w->name, W, H, w->frames, bytes_a / w->frames,
 	       (double)(s1 - s0) / w->frames, cpu / 1e3 / w->frames, ioctl_ns / 1e3 / w->frames,
 	       (double)(p1 - p0) * 1e6 / sysconf(_SC_CLK_TCK) / w->frames,
 	       nlat ? pct(lat, nlat, 50) / 1e6 : -1.0, nlat ? pct(lat, nlat, 95) / 1e6 : -1.0,
 	       nlat, nodata, bytes_b / w->frames,
-	       passes0 >= 0 && passes1 >= 0 ? passes1 - passes0 : -1, (w1 - w0) / 1e6,
+	       passes0 >= 0 && passes1 >= 0 ? passes1 - passes0 : -1,
+	       sup0 >= 0 && sup1 >= 0 ? sup1 - sup0 : -1, (w1 - w0) / 1e6,
 	       passes0 >= 0 ? (double)(busy1 - busy0) / 1e3 / w->frames : -1.0,
 	       search0 >= 0 ? (double)(search1 - search0) / 1e3 / w->frames : -1.0,
 	       bad ? "FAIL" : "ok");

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -347,6 +348,101 @@ static int blank_steps(int fd, uint32_t crtc, uint32_t conn, uint32_t fb,
  * moved so its old place must be repaired, partly off screen, under
  * primary damage, and hidden.
  */
+static void flip_done(int fd, unsigned int seq, unsigned int sec, unsigned int usec,
+		      void *data)
+{
+	(void)fd; (void)seq; (void)sec; (void)usec;
+	*(bool *)data = true;
+}
+
+/* PAGE_FLIP to @fb with an event, and waits for it (up to 2 s); 0 or -1 */
+static int flip_wait(int fd, uint32_t crtc, uint32_t fb)
+{
+	drmEventContext ev = { .version = 2, .page_flip_handler = flip_done };
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	bool done = false;
+
+	if (drmModePageFlip(fd, crtc, fb, DRM_MODE_PAGE_FLIP_EVENT, &done))
+		return -1;
+	while (!done) {
+		if (poll(&pfd, 1, 2000) != 1)
+			return -1;
+		drmHandleEvent(fd, &ev);
+	}
+	return 0;
+}
+
+/*
+ * Frames faster than the wire: the newest wins. With the emulator taking
+ * the stream slowly, three noise frames in three framebuffers are flipped
+ * to, one after the other (flips complete at the vblank, not when the
+ * pixels are out). A driver that sends each frame it was given before the
+ * next puts at least two whole frames on the wire (the first, then the
+ * last two coalesced); one that leaves what is out of date to the newer
+ * frame sends the part of the first that went out before the next came,
+ * and the last. Then the emulator drains at full speed, and the last
+ * frame must be on the screen pixel-exact. (One framebuffer drawn three
+ * times would not tell: a pass reading it while it is redrawn sends the
+ * newer pixels anyway.)
+ */
+static int newest_steps(int fd, uint32_t crtc, uint32_t fb)
+{
+	unsigned long long b0, sent, frame = (unsigned long long)W * H * (depth / 8);
+	struct kms_dumb older[2] = { 0 };
+	uint8_t *main_map = map;
+	char reply[256];
+	int i, ret = 1;
+
+	if (bpp != 32) {
+		fprintf(stderr, "dlpattern: --newest needs an XRGB8888 framebuffer\n");
+		return 1;
+	}
+	for (i = 0; i < 2; i++) {
+		if (kms_dumb_new(fd, W, H, &older[i]) || older[i].pitch != pitch ||
+		    kms_dumb_fb(fd, &older[i]) || !(map = (uint8_t *)kms_dumb_map(fd, &older[i]))) {
+			fprintf(stderr, "dlpattern: a second framebuffer: %s\n", strerror(errno));
+			goto out;
+		}
+		fill(31 + i);
+		munmap(map, older[i].size);
+	}
+	map = main_map;
+	fill(33);
+	if (emu("drain slow 400000", reply, sizeof(reply))) {
+		fprintf(stderr, "dlpattern: emulator refused 'drain slow': %s\n", reply);
+		goto out;
+	}
+	b0 = emu_stat("bytes");
+	if (flip_wait(fd, crtc, older[0].fb) || flip_wait(fd, crtc, older[1].fb) ||
+	    flip_wait(fd, crtc, fb)) {
+		fprintf(stderr, "dlpattern: PAGE_FLIP: %s\n", strerror(errno));
+		emu("drain normal", reply, sizeof(reply));
+		goto out;
+	}
+	if (emu("drain normal", reply, sizeof(reply))) {
+		fprintf(stderr, "dlpattern: emulator refused 'drain normal': %s\n", reply);
+		goto out;
+	}
+	check("three noise frames flipped to faster than the wire: the last is shown");
+	sent = emu_stat("bytes") - b0;
+	step_no++;
+	if (sent < 2 * frame) {
+		printf("ok - three frames faster than the wire: %llu bytes sent, less than two "
+		       "frames (%llu): what was out of date was not sent\n", sent, 2 * frame);
+	} else {
+		failed++;
+		printf("not ok - three frames faster than the wire: %llu bytes sent, want less "
+		       "than two frames (%llu)\n", sent, 2 * frame);
+	}
+	ret = 0;
+out:
+	map = main_map;
+	for (i = 0; i < 2; i++)
+		if (older[i].handle)
+			kms_dumb_free(fd, &older[i]);
+	return ret;
+}
+
 static int cursor_steps(int fd, uint32_t crtc, uint32_t fb, drmModeClip *clips)
 {
 	struct drm_mode_create_dumb cd = { .width = CUR, .height = CUR, .bpp = 32 };
@@ -432,7 +528,7 @@ int main(int argc, char **argv)
 	drmModeClip clips[4];
 	drmModeResPtr res;
 	unsigned long long b0;
-	bool with_cursor = false, with_blank = false, hold = false;
+	bool with_cursor = false, with_blank = false, hold = false, newest = false;
 	int fd, i, r;
 
 	static const struct option opts[] = {
@@ -446,6 +542,7 @@ int main(int argc, char **argv)
 		{ "blank", no_argument, NULL, 'k' },
 		{ "break", no_argument, NULL, 'x' },
 		{ "hold", no_argument, NULL, 'h' },
+		{ "newest", no_argument, NULL, 'n' },
 		{ }
 	};
 	while ((r = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -460,6 +557,7 @@ int main(int argc, char **argv)
 		case 'k': with_blank = true; break;
 		case 'x': broken = true; break;
 		case 'h': hold = true; break;
+		case 'n': newest = true; break;
 		default: driver = NULL; optind = argc; break;
 		}
 	}
@@ -468,7 +566,7 @@ int main(int argc, char **argv)
 	    (depth != 16 && depth != 24)) {
 		fprintf(stderr, "usage: dlpattern --driver NAME [--socket PATH] "
 			"[--format xrgb8888|xbgr8888|rgb565] [--mode WxH] [--png DIR] "
-			"[--depth 16|24] [--cursor] [--blank] [--break] [--hold]\n");
+			"[--depth 16|24] [--cursor] [--blank] [--break] [--hold] [--newest]\n");
 		return 2;
 	}
 	bpp = strcmp(format, "rgb565") ? 32 : 16;
@@ -568,6 +666,8 @@ int main(int argc, char **argv)
 	if (with_cursor && cursor_steps(fd, crtc, fb, clips))
 		return 1;
 	if (with_blank && blank_steps(fd, crtc, conn->connector_id, fb, mode))
+		return 1;
+	if (newest && newest_steps(fd, crtc, fb))
 		return 1;
 
 	for (unsigned int y = 0; y < H; y++)
