@@ -196,7 +196,9 @@ struct dlkms_device {
 	 * What commits queued for the render worker (dlkms_render.c), under
 	 * @queue_lock: the primary plane's framebuffer, the cursor, the
 	 * damage in CRTC coordinates, and the mode it is for. @queued counts
-	 * queueings, @rendered the last one a render pass has taken in.
+	 * queueings, @rendered the last one a render pass has taken in;
+	 * @pictures counts those that brought a new primary-plane picture
+	 * (not the cursor alone), which supersede a pass in progress.
 	 */
 	struct mutex queue_lock;
 	struct workqueue_struct *render_wq;	/* ordered: one pass at a time */
@@ -208,6 +210,7 @@ struct dlkms_device {
 	unsigned int width, height;
 	bool active;
 	atomic_t queued, rendered;
+	atomic_t pictures;
 
 	/*
 	 * Render state, the worker's; the CRC source and mode changes take

@@ -44,8 +44,9 @@ struct dlkms_tx {
 	int err;
 	int y1, y2;			/* the lines sent, for the CRC source */
 	/*
-	 * The queueing the pass took in (@dl->queued), when it may give up
-	 * its remainder to a newer one (see dlkms_tx_superseded()); else -1.
+	 * The pictures queued when the pass took its damage in (@dl->pictures),
+	 * when it may give up its remainder to a newer one (see
+	 * dlkms_tx_superseded()); else -1.
 	 */
 	int seq;
 	unsigned int lines;		/* lines sent so far */
@@ -377,13 +378,14 @@ static void dlkms_move_rect(struct dlkms_device *dl, struct dlkms_tx *tx,
  * yet are left to the pass that follows, which sends them from the newer
  * picture, instead of sending what is already out of date. Only while
  * the shadow is the device's memory (a pass making it so sends it all),
- * and after some lines, so that every pass makes progress.
+ * and after some lines, so that every pass makes progress. A cursor that
+ * moved makes no picture out of date: it does not cut a pass.
  */
 static bool dlkms_tx_superseded(struct dlkms_tx *tx)
 {
 	if (tx->seq < 0 || tx->lines < DLKMS_PASS_MIN_LINES || tx->err)
 		return false;
-	if (atomic_read(&tx->dl->queued) != tx->seq)
+	if (atomic_read(&tx->dl->pictures) != tx->seq)
 		tx->superseded = true;
 	return tx->superseded;
 }
@@ -655,6 +657,7 @@ void dlkms_render_queue(struct dlkms_device *dl, struct dlkms_atomic_state *stat
 	if (primary) {
 		old_src = dl->src;
 		dl->src = src;
+		atomic_inc(&dl->pictures);
 		if (primary->visible) {
 			int dx, dy;
 
@@ -710,7 +713,8 @@ static void dlkms_cursor_take(struct dlkms_cursor *to, const struct dlkms_cursor
 
 /*
  * Sends rectangles @rects of @src's picture; under render_lock. @seq: the
- * queueing the pass took in, or -1 when nothing may supersede it.
+ * pictures queued when the pass took it in (@dl->pictures), or -1 when
+ * nothing may supersede it.
  */
 static void dlkms_render(struct dlkms_device *dl, struct dlkms_src *src,
 			 struct drm_rect *rects, unsigned int n, int seq)
@@ -814,7 +818,7 @@ static void dlkms_render_work(struct work_struct *work)
 	struct drm_rect rects[DLKMS_MAX_DAMAGE];
 	struct dlkms_src *src;
 	unsigned int n;
-	int seq, idx;
+	int seq, pictures, idx;
 
 	mutex_lock(&dl->render_lock);
 	mutex_lock(&dl->queue_lock);
@@ -827,13 +831,14 @@ static void dlkms_render_work(struct work_struct *work)
 	if (n)
 		dlkms_cursor_take(&dl->cursor, &dl->cursor_q);
 	seq = atomic_read(&dl->queued);
+	pictures = atomic_read(&dl->pictures);
 	mutex_unlock(&dl->queue_lock);
 
 	/* a resync leaves the shadow untrue: all of the picture goes */
 	idx = dlkms_hw_enter(dl);
 	if (dlkms_hw_ready(dl) && dlkms_resync(dl) && dl->active &&
 	    (n || (dl->shadow16 && !dl->shadow_valid)))
-		dlkms_render(dl, src, rects, n, seq);
+		dlkms_render(dl, src, rects, n, pictures);
 	dlkms_hw_exit(dl, idx);
 	atomic_set(&dl->rendered, seq);
 	mutex_unlock(&dl->render_lock);
