@@ -20,8 +20,6 @@
 #define DL_REQ_EDID		0x02
 #define DL_REQ_SET_KEY		0x12
 #define DL_EDID_DDC_ADDR	0xa1	/* 0x50 << 1 | read */
-#define DL_DESC_VENDOR		0x5f
-#define DL_DESC_KEY_MAX_AREA	0x0200
 
 /* The "standard channel" key: the device then takes the stream unscrambled. */
 static const u8 dl_std_channel[16] = {
@@ -51,13 +49,16 @@ int dlkms_usb_select_channel(struct dlkms_device *dl)
 
 /*
  * The 0x5F vendor descriptor lists key/length/value entries; key 0x0200 is
- * the largest pixel area the chip scans out. Anything missing or malformed
- * leaves the default, with a log line: it is advice, not a reason to fail.
+ * the largest pixel area the chip scans out (dl_parse_vendor_desc()).
+ * Anything missing or malformed leaves the default, with a log line: it
+ * is advice, not a reason to fail.
  */
 static void dlkms_parse_vendor_descriptor(struct dlkms_device *dl)
 {
 	struct drm_device *drm = &dl->drm;
-	unsigned int total, pos;
+	enum dl_vdesc res;
+	u32 area;
+	u16 key;
 	u8 *desc;
 	int ret;
 
@@ -68,31 +69,16 @@ static void dlkms_parse_vendor_descriptor(struct dlkms_device *dl)
 	if (!desc)
 		return;
 	ret = usb_get_descriptor(dl->udev, DL_DESC_VENDOR, 0, desc, 256);
-	if (ret < 5 || desc[0] < 5 || desc[0] > ret || desc[1] != DL_DESC_VENDOR ||
-	    desc[2] != 0x01 || desc[3] != 0x00 || desc[4] != desc[0] - 2) {
+	res = ret < 0 ? DL_VDESC_BAD : dl_parse_vendor_desc(desc, ret, &area, &key);
+	if (res == DL_VDESC_BAD) {
 		drm_info(drm, "no usable vendor descriptor (%d), limiting modes to %u pixels\n",
 			 ret, dl->pixel_limit);
 		goto out;
 	}
-	total = desc[0];
-	for (pos = 5; pos + 3 <= total;) {
-		u16 key = desc[pos] | desc[pos + 1] << 8;
-		u8 len = desc[pos + 2];
-
-		pos += 3;
-		if (pos + len > total) {
-			drm_info(drm, "truncated vendor descriptor entry 0x%04x\n", key);
-			break;
-		}
-		if (key == DL_DESC_KEY_MAX_AREA && len == 4) {
-			u32 area = desc[pos] | desc[pos + 1] << 8 |
-				   desc[pos + 2] << 16 | (u32)desc[pos + 3] << 24;
-
-			if (area)
-				dl->pixel_limit = area;
-		}
-		pos += len;
-	}
+	if (res == DL_VDESC_TRUNCATED)
+		drm_info(drm, "truncated vendor descriptor entry 0x%04x\n", key);
+	if (area)
+		dl->pixel_limit = area;
 	drm_info(drm, "adapter scans out up to %u pixels\n", dl->pixel_limit);
 out:
 	kfree(desc);
