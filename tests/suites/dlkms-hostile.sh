@@ -68,10 +68,12 @@ SLOWEST=0 SLOWEST_AT=
 
 ms() { echo $(($(date +%s%N) / 1000000)); }
 
-# mark WHAT: a line in the kernel log that log_since finds
-MARK=
+# mark WHAT: a line in the kernel log that log_lines starts after (numbered:
+# no mark is the start of another)
+MARK= NMARK=0
 mark() {
-	MARK="dlkms-hostile: $*"
+	NMARK=$((NMARK + 1))
+	MARK="dlkms-hostile: $NMARK: $*"
 	echo "<6>$MARK" >/dev/kmsg
 }
 
@@ -173,7 +175,7 @@ fault_off() {
 # traffic: something for the bulk faults to fire on (a frame through fbcon)
 traffic() {
 	printf '\033[2J\033[H' >/dev/tty1
-	for i in $(seq 1 20); do printf 'hostile adapter %s line %d %s\n' "$FAULT" "$i" "$RANDOM$RANDOM" >/dev/tty1; done
+	for i in $(seq 1 60); do printf 'hostile adapter %s line %d %s\n' "$FAULT" "$i" "$RANDOM$RANDOM" >/dev/tty1; done
 }
 
 # the fault's own line in the kernel log
@@ -195,7 +197,8 @@ for FAULT in $FAULTS; do
 	mark "fault $FAULT"
 	emu reset-stats >/dev/null
 	fault_on "$FAULT" || fail "emulator: fault $FAULT"
-	check "$(yes_if probe_under)" "$FAULT: probed under the fault in $BIND_MS ms (bound ${BIND_S} s)"
+	probe_under
+	check "$(is $? 0)" "$FAULT: probed under the fault in $BIND_MS ms (bound ${BIND_S} s)"
 	case "$FAULT" in bulk-halt | drain-stop) traffic ;; esac
 	kms --commit --loop "$LOOP_S"
 	check "$(is $? 0)" "$FAULT: GETCONNECTOR, SETCRTC on and off within ${BOUND_MS} ms: ${KMS#kmsbound: }"
@@ -203,7 +206,7 @@ for FAULT in $FAULTS; do
 	bulk-halt) n=$(emu_stat bulk_halts) ;;
 	ctrl-silent) n=$(emu_stat ctrl_silent) ;;
 	ctrl-stall) n=$(emu_stat ctrl_stalled) ;;
-	drain-stop) n=1 ;;
+	drain-stop) n=$(drv_stat "$(card_of dlkms)" urb_waits) ;;
 	*) n=$(emu_stat edid_spoiled) ;;
 	esac
 	check "$(yes_if test "${n:-0}" -gt 0)" "$FAULT: the fault fired ($n)"
@@ -214,10 +217,12 @@ for FAULT in $FAULTS; do
 	check "$(yes_if test "$n" -le "$LOG_MAX")" "$FAULT: $n lines of dlkms in the kernel log (at most $LOG_MAX)"
 	NLINES="$NLINES $FAULT=$n"
 	fault_off || fail "emulator: clearing $FAULT"
-	check "$(yes_if recovered)" "$FAULT: cleared, the monitor read again and dlpattern pixel-exact"
+	recovered
+	check "$(is $? 0)" "$FAULT: cleared, the monitor read again and dlpattern pixel-exact"
 	fault_on "$FAULT" || fail "emulator: fault $FAULT again"
 	[ "$FAULT" != bulk-halt ] || traffic
-	check "$(yes_if yank_during)" "$FAULT: yanked in the middle of kmsbound: ${KMS#kmsbound: }"
+	yank_during
+	check "$(is $? 0)" "$FAULT: yanked in the middle of kmsbound: ${KMS#kmsbound: }"
 	fault_off || fail "emulator: clearing $FAULT"
 	NFAULTS=$((NFAULTS + 1))
 done
@@ -225,7 +230,8 @@ say "# log lines per fault:$NLINES"
 
 # seeded random probes, the adapter plugged in again first
 FAULT=replug
-check "$(yes_if probe_under)" "plugged in again, healthy"
+probe_under
+check "$(is $? 0)" "plugged in again, healthy"
 failed_seeds=
 for p in $(seq 1 "$PROBES"); do
 	s=$((SEED + p - 1))
@@ -245,7 +251,8 @@ done
 emu hostile off >/dev/null
 check "$(is "$failed_seeds" '')" "$PROBES seeded random probes from seed $SEED within the bounds${failed_seeds:+; failed seeds:$failed_seeds (reproduce: dlkms-hostile.sh 1 SEED)}"
 FAULT=random-cleared
-check "$(yes_if recovered)" "after the random probes: the monitor read again and dlpattern pixel-exact"
+recovered
+check "$(is $? 0)" "after the random probes: the monitor read again and dlpattern pixel-exact"
 
 stop_emu
 for i in $(seq 1 50); do [ "$(refcnt)" = 0 ] && break; sleep 0.1; done
