@@ -22,6 +22,61 @@
 #define DLKMS_EDID_MISSES	3
 
 /*
+ * A fault is one line when it starts and one when it ends, not one at
+ * every poll (10 s) or every client's probe. @err: how the last EDID
+ * transfer failed, 0 when it worked; a device asleep or gone says nothing.
+ */
+static void dlkms_edid_note_xfer(struct dlkms_device *dl, int err)
+{
+	const char *why;
+
+	if (err == -EAGAIN || err == -ENODEV || err == dl->edid_err_logged)
+		return;
+	dl->edid_err_logged = err;
+	if (!err) {
+		drm_info(&dl->drm, "EDID reads work again\n");
+		return;
+	}
+	switch (err) {
+	case -ETIMEDOUT:
+		why = "the adapter did not answer";
+		break;
+	case -EPIPE:
+		why = "the adapter refused the request";
+		break;
+	case -EIO:
+		why = "a short reply";
+		break;
+	case -EPROTO:
+		why = "the DDC status byte says the read failed";
+		break;
+	default:
+		why = "the transfer failed";
+		break;
+	}
+	drm_warn(&dl->drm, "EDID read failed (%d): %s; the monitor is kept as it was last read\n",
+		 err, why);
+}
+
+/* After a full read whose transfers worked: what the EDID was worth. */
+static void dlkms_edid_note_content(struct dlkms_device *dl, const struct drm_edid *drm_edid)
+{
+	if (!drm_edid != dl->edid_invalid_logged) {
+		dl->edid_invalid_logged = !drm_edid;
+		if (!drm_edid)
+			drm_warn(&dl->drm, "the monitor's EDID is not valid (header or checksum); offering standard modes\n");
+		else
+			drm_info(&dl->drm, "the monitor's EDID is valid again\n");
+	}
+	if (!drm_edid || dl->edid_ext == dl->edid_ext_logged)
+		return;
+	dl->edid_ext_logged = dl->edid_ext;
+	if (dl->edid_ext > 1)
+		drm_info(&dl->drm, "the monitor's EDID lists %u extension blocks; the adapter's DDC request reaches the first only\n",
+			 dl->edid_ext);
+}
+
+/*
  * Cheap presence check for the poll: the EDID header and the vendor,
  * product and serial bytes after it. All zero is "no monitor"; a change
  * means another monitor, which the poll reports as a hotplug.
@@ -44,6 +99,7 @@ static int dlkms_connector_helper_detect_ctx(struct drm_connector *connector,
 		ret = dlkms_hw_present(dl) ? -EAGAIN : -ENODEV;
 	dlkms_hw_exit(dl, idx);
 	dlkms_pm_put(dl, pm);
+	dlkms_edid_note_xfer(dl, ret);
 	/* asleep: nothing known but what was; wake-up probes again */
 	if (ret == -EAGAIN)
 		return connector->status;
@@ -81,6 +137,9 @@ static const struct drm_edid *dlkms_connector_read_edid(struct dlkms_device *dl)
 
 	dl->edid_xfer_failed = false;
 	drm_edid = drm_edid_read_custom(&dl->connector, dlkms_read_edid, dl);
+	dlkms_edid_note_xfer(dl, dl->edid_xfer_failed ? dl->edid_xfer_ret : 0);
+	if (!dl->edid_xfer_failed)
+		dlkms_edid_note_content(dl, drm_edid);
 	if (drm_edid) {
 		drm_edid_free(dl->edid);
 		dl->edid = drm_edid;
@@ -129,8 +188,11 @@ static const struct drm_connector_funcs dlkms_connector_funcs = {
 static int dlkms_connector_type(struct dlkms_device *dl)
 {
 	u8 edid[21];
+	int ret;
 
-	if (dlkms_read_edid_bytes(dl, 0, edid, sizeof(edid)) || !memchr_inv(edid, 0, 8))
+	ret = dlkms_read_edid_bytes(dl, 0, edid, sizeof(edid));
+	dlkms_edid_note_xfer(dl, ret);
+	if (ret || !memchr_inv(edid, 0, 8))
 		return DRM_MODE_CONNECTOR_DVII;
 	return edid[20] & 0x80 ? DRM_MODE_CONNECTOR_DVID : DRM_MODE_CONNECTOR_VGA;
 }

@@ -124,6 +124,17 @@ struct dlkms_device {
 	unsigned int edid_misses;	/* presence reads failed in a row */
 	const struct drm_edid *edid;	/* the last EDID read in full */
 	bool edid_xfer_failed;		/* a control transfer of the last read failed */
+	int edid_xfer_ret;		/* and how */
+	/*
+	 * What the log said last about the EDID, so that a fault is one line
+	 * when it starts and one when it ends, not one a poll or an ioctl:
+	 * the reads' failure (0: they work), an EDID that is not valid, the
+	 * extension blocks beyond the adapter's reach (0: none).
+	 */
+	int edid_err_logged;
+	bool edid_invalid_logged;
+	u8 edid_ext;			/* extensions the last base block read claims */
+	u8 edid_ext_logged;
 
 	/* software vblank at the mode's refresh rate */
 	struct hrtimer vblank_timer;

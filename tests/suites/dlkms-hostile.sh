@@ -92,6 +92,7 @@ kernel_lines() {
 		sed 's/^<[0-9]*>//' |
 		grep -vE '\] usb [0-9.-]+: |dummy_hcd|dummy_udc|bulk OUT endpoint 0x|adapter scans out up to|no usable vendor descriptor|Initialized dlkms|fb[0-9]+: dlkms|fbcon: |Console: switching|adapter unplugged; its DRM device|released: the last user'
 }
+dmesg_has() { dmesg | grep -qF "$1"; }
 # log_lines: those of them that are dlkms's (or the mark's FAIL)
 log_lines() { kernel_lines | grep -E 'dlkms|FAIL: the kernel log'; }
 # rounds: the connector probes of the last kmsbound
@@ -223,6 +224,7 @@ for FAULT in $FAULTS; do
 	*) n=$(emu_stat edid_spoiled) ;;
 	esac
 	check "$(yes_if test "${n:-0}" -gt 0)" "$FAULT: the fault fired ($n)"
+	check "$(yes_if dmesg_has "$MARK")" "$FAULT: the kernel log still holds the fault's mark (no flood wrapped it)"
 	lines=$(log_lines)
 	n=$(grep -c . <<<"$lines")
 	printf '%s\n' "$lines" | sed "s/^/# $FAULT log: /"
@@ -263,7 +265,7 @@ for p in $(seq 1 "$PROBES"); do
 	fi
 	n=$(log_lines | grep -c .)
 	all=$(kernel_lines | grep -c .)
-	if [ "$n" -gt "$LOG_MAX" ] || [ "$all" -gt $((LOG_MAX + 4)) ]; then
+	if [ "$n" -gt "$LOG_MAX" ] || [ "$all" -gt $((LOG_MAX + 4)) ] || ! dmesg_has "$MARK"; then
 		kernel_lines | sed "s/^/# seed $s log: /" | head -n 20
 		ok=false
 	fi
