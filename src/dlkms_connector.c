@@ -7,6 +7,7 @@
  * Copyright (C) 2026 dlkms developers
  */
 
+#include <linux/jiffies.h>
 #include <linux/string.h>
 
 #include <drm/drm_atomic_state_helper.h>
@@ -22,21 +23,43 @@
 #define DLKMS_EDID_MISSES	3
 
 /*
- * A fault is one line when it starts and one when it ends, not one at
- * every poll (10 s) or every client's probe. @err: how the last EDID
- * transfer failed, 0 when it worked; a device asleep or gone says nothing.
+ * The EDID's trouble is told once when it starts, not at every poll (10 s)
+ * or client probe, and once when it ends. A monitor or an adapter whose
+ * reads come and go gets at most one such line every DLKMS_EDID_QUIET_S:
+ * a line sooner after the last is left out, and so is the end of a
+ * trouble that was not told.
  */
+#define DLKMS_EDID_QUIET_S	300
+
+static bool dlkms_edid_may_tell(struct dlkms_device *dl)
+{
+	if (dl->edid_told && time_before(jiffies, dl->edid_told_at + DLKMS_EDID_QUIET_S * HZ))
+		return false;
+	dl->edid_told = true;
+	dl->edid_told_at = jiffies;
+	return true;
+}
+
+/* @err: how the last EDID transfer failed, 0 when it worked. */
 static void dlkms_edid_note_xfer(struct dlkms_device *dl, int err)
 {
 	const char *why;
 
-	if (err == -EAGAIN || err == -ENODEV || err == dl->edid_err_logged)
+	/* asleep or gone: nothing to tell */
+	if (err == -EAGAIN || err == -ENODEV)
 		return;
-	dl->edid_err_logged = err;
 	if (!err) {
-		drm_info(&dl->drm, "EDID reads work again\n");
+		if (dl->edid_failing && dl->edid_fail_told)
+			drm_info(&dl->drm, "EDID reads work again\n");
+		dl->edid_failing = false;
 		return;
 	}
+	if (dl->edid_failing)
+		return;
+	dl->edid_failing = true;
+	dl->edid_fail_told = dlkms_edid_may_tell(dl);
+	if (!dl->edid_fail_told)
+		return;
 	switch (err) {
 	case -ETIMEDOUT:
 		why = "the adapter did not answer";
@@ -61,19 +84,18 @@ static void dlkms_edid_note_xfer(struct dlkms_device *dl, int err)
 /* After a full read whose transfers worked: what the EDID was worth. */
 static void dlkms_edid_note_content(struct dlkms_device *dl, const struct drm_edid *drm_edid)
 {
-	if (!drm_edid != dl->edid_invalid_logged) {
-		dl->edid_invalid_logged = !drm_edid;
-		if (!drm_edid)
+	if (!drm_edid) {
+		if (!dl->edid_invalid && dlkms_edid_may_tell(dl))
 			drm_warn(&dl->drm, "the monitor's EDID is not valid (header or checksum); offering standard modes\n");
-		else
-			drm_info(&dl->drm, "the monitor's EDID is valid again\n");
-	}
-	if (!drm_edid || dl->edid_ext == dl->edid_ext_logged)
+		dl->edid_invalid = true;
 		return;
-	dl->edid_ext_logged = dl->edid_ext;
-	if (dl->edid_ext > 1)
+	}
+	dl->edid_invalid = false;
+	if (dl->edid_ext > 1 && dl->edid_ext != dl->edid_ext_told && dlkms_edid_may_tell(dl)) {
+		dl->edid_ext_told = dl->edid_ext;
 		drm_info(&dl->drm, "the monitor's EDID lists %u extension blocks; the adapter's DDC request reaches the first only\n",
 			 dl->edid_ext);
+	}
 }
 
 /*

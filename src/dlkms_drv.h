@@ -126,15 +126,14 @@ struct dlkms_device {
 	bool edid_xfer_failed;		/* a control transfer of the last read failed */
 	int edid_xfer_ret;		/* and how */
 	/*
-	 * What the log said last about the EDID, so that a fault is one line
-	 * when it starts and one when it ends, not one a poll or an ioctl:
-	 * the reads' failure (0: they work), an EDID that is not valid, the
-	 * extension blocks beyond the adapter's reach (0: none).
+	 * What the log was told about the EDID (dlkms_connector.c): reads
+	 * failing (and whether that was told), an EDID that is not valid,
+	 * the extension count told, and when the last line was.
 	 */
-	int edid_err_logged;
-	bool edid_invalid_logged;
+	bool edid_failing, edid_fail_told, edid_invalid, edid_told;
+	unsigned long edid_told_at;
 	u8 edid_ext;			/* extensions the last base block read claims */
-	u8 edid_ext_logged;
+	u8 edid_ext_told;
 
 	/* software vblank at the mode's refresh rate */
 	struct hrtimer vblank_timer;
