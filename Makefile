@@ -8,6 +8,7 @@
 # make bench           dlkms vs in-tree udl figures (KERNEL=7.2 default)
 # make pictures        the README's pictures of the emulated monitor (docs/img/)
 # make soak            2000 random yank/replug cycles per kernel (CYCLES=, KERNELS=)
+# make soak-hostile    5000 seeded hostile-adapter probes per kernel (PROBES=, SEED=, KERNELS=)
 # make install-udev    as root: make dlkms, not udl/udlfb, bind DisplayLink adapters
 # make uninstall-udev  remove what install-udev installed (udev/install)
 #
@@ -46,10 +47,13 @@ pictures:
 soak:
 	tests/rig/soak $(if $(KERNELS),--kernels "$(KERNELS)") $(if $(CYCLES),--cycles $(CYCLES))
 
+soak-hostile:
+	tests/rig/soak --hostile $(or $(PROBES),5000) $(if $(KERNELS),--kernels "$(KERNELS)") $(if $(SEED),--seed $(SEED))
+
 install-udev:
 	sh udev/install
 
 uninstall-udev:
 	sh udev/install --uninstall
 
-.PHONY: all modules modules_install clean check demo lint bench pictures soak install-udev uninstall-udev
+.PHONY: all modules modules_install clean check demo lint bench pictures soak soak-hostile install-udev uninstall-udev

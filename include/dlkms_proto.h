@@ -181,6 +181,24 @@ size_t dl_cmd_len(const u8 *p, size_t n);
  */
 size_t dl_cmd_owed(const u8 *buf, size_t len, size_t first, size_t sent);
 
+/*
+ * The 0x5F vendor descriptor (docs/protocol.md 1.4), the @len bytes the
+ * device returned at @desc: bLength, 0x5F, version 01 00, bLength - 2,
+ * then entries of key (u16 LE), length (u8) and value. Nothing past
+ * bLength or @len is read. *@max_area is the last non-zero max-area
+ * entry's value (key 0x0200, four bytes: the largest pixel area the chip
+ * scans out), 0 when there is none. DL_VDESC_BAD: no such header (short, bLength beyond the
+ * reply or under 5, another type, version or length byte), nothing read
+ * past it; DL_VDESC_TRUNCATED: the entry with key *@bad_key runs past
+ * bLength, *@max_area as far as the entries before it go.
+ */
+#define DL_DESC_VENDOR		0x5f
+#define DL_DESC_KEY_MAX_AREA	0x0200
+
+enum dl_vdesc { DL_VDESC_OK, DL_VDESC_BAD, DL_VDESC_TRUNCATED };
+
+enum dl_vdesc dl_parse_vendor_desc(const u8 *desc, size_t len, u32 *max_area, u16 *bad_key);
+
 /* XRGB8888 to the device's planes: RGB565 truncated, and 24-bpp's low bits. */
 static inline u16 dl_xrgb_to_565(u32 px)
 {

@@ -7,6 +7,7 @@
  * Copyright (C) 2026 dlkms developers
  */
 
+#include <linux/jiffies.h>
 #include <linux/string.h>
 
 #include <drm/drm_atomic_state_helper.h>
@@ -20,6 +21,82 @@
 
 /* failed presence reads in a row that keep a connected monitor connected */
 #define DLKMS_EDID_MISSES	3
+
+/*
+ * The EDID's trouble is told once when it starts, not at every poll (10 s)
+ * or client probe, and once when it ends. A monitor or an adapter whose
+ * reads come and go gets at most one such line every DLKMS_EDID_QUIET_S:
+ * a line sooner after the last is left out, and so is the end of a
+ * trouble that was not told.
+ */
+#define DLKMS_EDID_QUIET_S	300
+
+static bool dlkms_edid_may_tell(struct dlkms_device *dl)
+{
+	if (dl->edid_told && time_before(jiffies, dl->edid_told_at + DLKMS_EDID_QUIET_S * HZ))
+		return false;
+	dl->edid_told = true;
+	dl->edid_told_at = jiffies;
+	return true;
+}
+
+/* @err: how the last EDID transfer failed, 0 when it worked. */
+static void dlkms_edid_note_xfer(struct dlkms_device *dl, int err)
+{
+	const char *why;
+
+	/* asleep or gone: nothing to tell */
+	if (err == -EAGAIN || err == -ENODEV)
+		return;
+	if (!err) {
+		if (dl->edid_failing && dl->edid_fail_told)
+			drm_info(&dl->drm, "EDID reads work again\n");
+		dl->edid_failing = false;
+		return;
+	}
+	if (dl->edid_failing)
+		return;
+	dl->edid_failing = true;
+	dl->edid_fail_told = dlkms_edid_may_tell(dl);
+	if (!dl->edid_fail_told)
+		return;
+	switch (err) {
+	case -ETIMEDOUT:
+		why = "the adapter did not answer";
+		break;
+	case -EPIPE:
+		why = "the adapter refused the request";
+		break;
+	case -EIO:
+		why = "a short reply";
+		break;
+	case -EPROTO:
+		why = "the DDC status byte says the read failed";
+		break;
+	default:
+		why = "the transfer failed";
+		break;
+	}
+	drm_warn(&dl->drm, "EDID read failed (%d): %s; the monitor is kept as it was last read\n",
+		 err, why);
+}
+
+/* After a full read whose transfers worked: what the EDID was worth. */
+static void dlkms_edid_note_content(struct dlkms_device *dl, const struct drm_edid *drm_edid)
+{
+	if (!drm_edid) {
+		if (!dl->edid_invalid && dlkms_edid_may_tell(dl))
+			drm_warn(&dl->drm, "the monitor's EDID is not valid (header or checksum); offering standard modes\n");
+		dl->edid_invalid = true;
+		return;
+	}
+	dl->edid_invalid = false;
+	if (dl->edid_ext > 1 && dl->edid_ext != dl->edid_ext_told && dlkms_edid_may_tell(dl)) {
+		dl->edid_ext_told = dl->edid_ext;
+		drm_info(&dl->drm, "the monitor's EDID lists %u extension blocks; the adapter's DDC request reaches the first only\n",
+			 dl->edid_ext);
+	}
+}
 
 /*
  * Cheap presence check for the poll: the EDID header and the vendor,
@@ -44,6 +121,7 @@ static int dlkms_connector_helper_detect_ctx(struct drm_connector *connector,
 		ret = dlkms_hw_present(dl) ? -EAGAIN : -ENODEV;
 	dlkms_hw_exit(dl, idx);
 	dlkms_pm_put(dl, pm);
+	dlkms_edid_note_xfer(dl, ret);
 	/* asleep: nothing known but what was; wake-up probes again */
 	if (ret == -EAGAIN)
 		return connector->status;
@@ -81,6 +159,9 @@ static const struct drm_edid *dlkms_connector_read_edid(struct dlkms_device *dl)
 
 	dl->edid_xfer_failed = false;
 	drm_edid = drm_edid_read_custom(&dl->connector, dlkms_read_edid, dl);
+	dlkms_edid_note_xfer(dl, dl->edid_xfer_failed ? dl->edid_xfer_ret : 0);
+	if (!dl->edid_xfer_failed)
+		dlkms_edid_note_content(dl, drm_edid);
 	if (drm_edid) {
 		drm_edid_free(dl->edid);
 		dl->edid = drm_edid;
@@ -129,8 +210,11 @@ static const struct drm_connector_funcs dlkms_connector_funcs = {
 static int dlkms_connector_type(struct dlkms_device *dl)
 {
 	u8 edid[21];
+	int ret;
 
-	if (dlkms_read_edid_bytes(dl, 0, edid, sizeof(edid)) || !memchr_inv(edid, 0, 8))
+	ret = dlkms_read_edid_bytes(dl, 0, edid, sizeof(edid));
+	dlkms_edid_note_xfer(dl, ret);
+	if (ret || !memchr_inv(edid, 0, 8))
 		return DRM_MODE_CONNECTOR_DVII;
 	return edid[20] & 0x80 ? DRM_MODE_CONNECTOR_DVID : DRM_MODE_CONNECTOR_VGA;
 }

@@ -127,6 +127,16 @@ struct dlkms_device {
 	unsigned int edid_misses;	/* presence reads failed in a row */
 	const struct drm_edid *edid;	/* the last EDID read in full */
 	bool edid_xfer_failed;		/* a control transfer of the last read failed */
+	int edid_xfer_ret;		/* and how */
+	/*
+	 * What the log was told about the EDID (dlkms_connector.c): reads
+	 * failing (and whether that was told), an EDID that is not valid,
+	 * the extension count told, and when the last line was.
+	 */
+	bool edid_failing, edid_fail_told, edid_invalid, edid_told;
+	unsigned long edid_told_at;
+	u8 edid_ext;			/* extensions the last base block read claims */
+	u8 edid_ext_told;
 
 	/* software vblank at the mode's refresh rate */
 	struct hrtimer vblank_timer;

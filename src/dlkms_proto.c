@@ -373,3 +373,34 @@ size_t dl_cmd_owed(const u8 *buf, size_t len, size_t first, size_t sent)
 	}
 	return 0;
 }
+
+enum dl_vdesc dl_parse_vendor_desc(const u8 *desc, size_t len, u32 *max_area, u16 *bad_key)
+{
+	size_t total, pos;
+
+	*max_area = 0;
+	if (len < 5 || desc[0] < 5 || desc[0] > len || desc[1] != DL_DESC_VENDOR ||
+	    desc[2] != 0x01 || desc[3] != 0x00 || desc[4] != desc[0] - 2)
+		return DL_VDESC_BAD;
+	total = desc[0];
+	for (pos = 5; pos + 3 <= total;) {
+		u16 key = desc[pos] | desc[pos + 1] << 8;
+		u8 n = desc[pos + 2];
+
+		pos += 3;
+		if (pos + n > total) {
+			*bad_key = key;
+			return DL_VDESC_TRUNCATED;
+		}
+		if (key == DL_DESC_KEY_MAX_AREA && n == 4) {
+			u32 v = desc[pos] | desc[pos + 1] << 8 | desc[pos + 2] << 16 |
+				(u32)desc[pos + 3] << 24;
+
+			/* a zero says nothing: an earlier entry stands */
+			if (v)
+				*max_area = v;
+		}
+		pos += n;
+	}
+	return DL_VDESC_OK;
+}

@@ -794,12 +794,22 @@ static bool dlkms_resync(struct dlkms_device *dl)
 		dl->shadow_valid = false;
 		return true;
 	}
-	if (++dl->resync_tries < DLKMS_RESYNC_TRIES)
+	/*
+	 * Once when the tries run out: each commit after that tries once
+	 * more, and an adapter that refuses its channel or stopped draining
+	 * must not get a line for every commit. A resync that works, or one
+	 * asked for afresh (a wake-up, the end of a stall), counts anew.
+	 */
+	if (dl->resync_tries > DLKMS_RESYNC_TRIES)
+		return false;
+	if (++dl->resync_tries < DLKMS_RESYNC_TRIES) {
 		mod_delayed_work(dl->render_wq, &dl->resync_retry,
 				 msecs_to_jiffies(DLKMS_RESYNC_RETRY_MS));
-	else
+	} else {
 		drm_err(&dl->drm, "the adapter did not take its state back (%d); it shows nothing new until the next commit\n",
 			ret);
+		dl->resync_tries++;
+	}
 	return false;
 }
 

@@ -21,8 +21,6 @@
 #define DL_REQ_EDID		0x02
 #define DL_REQ_SET_KEY		0x12
 #define DL_EDID_DDC_ADDR	0xa1	/* 0x50 << 1 | read */
-#define DL_DESC_VENDOR		0x5f
-#define DL_DESC_KEY_MAX_AREA	0x0200
 
 /* The "standard channel" key: the device then takes the stream unscrambled. */
 static const u8 dl_std_channel[16] = {
@@ -52,13 +50,16 @@ int dlkms_usb_select_channel(struct dlkms_device *dl)
 
 /*
  * The 0x5F vendor descriptor lists key/length/value entries; key 0x0200 is
- * the largest pixel area the chip scans out. Anything missing or malformed
- * leaves the default, with a log line: it is advice, not a reason to fail.
+ * the largest pixel area the chip scans out (dl_parse_vendor_desc()).
+ * Anything missing or malformed leaves the default, with a log line: it
+ * is advice, not a reason to fail.
  */
 static void dlkms_parse_vendor_descriptor(struct dlkms_device *dl)
 {
 	struct drm_device *drm = &dl->drm;
-	unsigned int total, pos;
+	enum dl_vdesc res;
+	u32 area;
+	u16 key;
 	u8 *desc;
 	int ret;
 
@@ -69,31 +70,16 @@ static void dlkms_parse_vendor_descriptor(struct dlkms_device *dl)
 	if (!desc)
 		return;
 	ret = usb_get_descriptor(dl->udev, DL_DESC_VENDOR, 0, desc, 256);
-	if (ret < 5 || desc[0] < 5 || desc[0] > ret || desc[1] != DL_DESC_VENDOR ||
-	    desc[2] != 0x01 || desc[3] != 0x00 || desc[4] != desc[0] - 2) {
+	res = ret < 0 ? DL_VDESC_BAD : dl_parse_vendor_desc(desc, ret, &area, &key);
+	if (res == DL_VDESC_BAD) {
 		drm_info(drm, "no usable vendor descriptor (%d), limiting modes to %u pixels\n",
 			 ret, dl->pixel_limit);
 		goto out;
 	}
-	total = desc[0];
-	for (pos = 5; pos + 3 <= total;) {
-		u16 key = desc[pos] | desc[pos + 1] << 8;
-		u8 len = desc[pos + 2];
-
-		pos += 3;
-		if (pos + len > total) {
-			drm_info(drm, "truncated vendor descriptor entry 0x%04x\n", key);
-			break;
-		}
-		if (key == DL_DESC_KEY_MAX_AREA && len == 4) {
-			u32 area = desc[pos] | desc[pos + 1] << 8 |
-				   desc[pos + 2] << 16 | (u32)desc[pos + 3] << 24;
-
-			if (area)
-				dl->pixel_limit = area;
-		}
-		pos += len;
-	}
+	if (res == DL_VDESC_TRUNCATED)
+		drm_info(drm, "truncated vendor descriptor entry 0x%04x\n", key);
+	if (area)
+		dl->pixel_limit = area;
 	drm_info(drm, "adapter scans out up to %u pixels\n", dl->pixel_limit);
 out:
 	kfree(desc);
@@ -102,7 +88,10 @@ out:
 /*
  * EDID bytes [@off, @off + @len) over the DDC vendor request: the reply is
  * a status byte and then the data, up to 63 bytes a request. Only offsets
- * 0..255 are addressable (the offset is the high byte of wValue).
+ * 0..255 are addressable (the offset is the high byte of wValue). A reply
+ * shorter than asked is -EIO, a non-zero status byte (the DDC read failed
+ * at the monitor) -EPROTO; a request the adapter does not answer is
+ * -ETIMEDOUT after DLKMS_CTRL_TIMEOUT_MS, one it stalls -EPIPE.
  */
 int dlkms_read_edid_bytes(struct dlkms_device *dl, unsigned int off, u8 *buf,
 			  size_t len)
@@ -124,7 +113,7 @@ int dlkms_read_edid_bytes(struct dlkms_device *dl, unsigned int off, u8 *buf,
 		if (ret < 0)
 			break;
 		if (ret != n + 1 || rx[0]) {
-			ret = -EIO;
+			ret = ret != n + 1 ? -EIO : -EPROTO;
 			break;
 		}
 		memcpy(buf, rx + 1, n);
@@ -140,18 +129,20 @@ int dlkms_read_edid_bytes(struct dlkms_device *dl, unsigned int off, u8 *buf,
 /*
  * drm_edid_read_custom() callback. The DDC request addresses the first 256
  * bytes only (no E-DDC segment pointer), so a monitor's blocks from 2 on
- * cannot be read. Failing them would lose everything: the core drops the
- * whole EDID when any block's read fails (_drm_do_get_edid() on 6.1 to
- * 7.2). A block that fails its checksum, though, it counts as invalid and
- * leaves out, fixing the extension count and checksum of the base block.
- * So such a block is answered with one that cannot pass (all zeros but the
- * checksum byte), and the EDID is the base block and its first extension,
- * all that is there to read.
+ * cannot be read: the base block's extension count is cut to one (below),
+ * and the EDID is the base block and its first extension, all that is
+ * there to read. Should the core ask for a block past them all the same
+ * (an HDMI Forum EEODB in block 1 overrides the count), failing the read
+ * would lose everything: the core drops the whole EDID when any block's
+ * read fails (_drm_do_get_edid() on 6.1 to 7.2). A block that fails its
+ * checksum, though, it counts as invalid and leaves out. So such a block
+ * is answered with one that cannot pass (all zeros but the checksum byte).
  */
 int dlkms_read_edid(void *data, u8 *buf, unsigned int block, size_t len)
 {
 	struct dlkms_device *dl = data;
 	int idx, ret;
+	u8 ext;
 
 	if (block > 1) {
 		memset(buf, 0, len);
@@ -164,8 +155,25 @@ int dlkms_read_edid(void *data, u8 *buf, unsigned int block, size_t len)
 	else
 		ret = dlkms_hw_present(dl) ? -EAGAIN : -ENODEV;
 	dlkms_hw_exit(dl, idx);
-	if (ret)
+	if (ret) {
 		dl->edid_xfer_failed = true;
+		dl->edid_xfer_ret = ret;
+	} else if (!block && len == 128 && buf[126] > 1) {
+		/*
+		 * A base block that claims more extensions than the request
+		 * reaches: it claims one, checksum kept (right or wrong as it
+		 * was). The core would otherwise ask for every block past the
+		 * reach, get the block above, and log a notice about each at
+		 * every connector probe -- 254 lines a probe for a count of
+		 * 255. dlkms_connector.c says it once.
+		 */
+		ext = buf[126];
+		dl->edid_ext = ext;
+		buf[126] = 1;
+		buf[127] += ext - 1;
+	} else if (!block && len == 128) {
+		dl->edid_ext = buf[126];
+	}
 	return ret;
 }
 
@@ -347,6 +355,12 @@ struct urb *dlkms_urb_get(struct dlkms_device *dl)
 	return urb;
 }
 
+/* Why dlkms_urb_get() gave none: the adapter stopped draining, or it is away. */
+static int dlkms_urb_none(struct dlkms_device *dl)
+{
+	return READ_ONCE(dl->bulk_stalled) ? -ETIMEDOUT : -ENODEV;
+}
+
 void dlkms_urb_put(struct dlkms_device *dl, struct urb *urb)
 {
 	spin_lock_irq(&dl->urb_lock);
@@ -401,7 +415,7 @@ int dlkms_send(struct dlkms_device *dl, const u8 *buf, size_t len)
 		return -EINVAL;
 	urb = dlkms_urb_get(dl);
 	if (!urb)
-		return -ENODEV;
+		return dlkms_urb_none(dl);
 	memcpy(urb->transfer_buffer, buf, len);
 	return dlkms_urb_submit(dl, urb, len);
 }
@@ -420,7 +434,7 @@ int dlkms_send_owed(struct dlkms_device *dl)
 		return 0;
 	urb = dlkms_urb_get(dl);
 	if (!urb)
-		return -ENODEV;
+		return dlkms_urb_none(dl);
 	spin_lock_irq(&dl->urb_lock);
 	len = dl->owed_len;
 	memcpy(urb->transfer_buffer, dl->owed, len);

@@ -34,6 +34,7 @@
 
 #include "dl_decode.h"
 #include "edid.h"
+#include "hostile.h"
 #include "png.h"
 
 /*
@@ -66,6 +67,9 @@ struct ctrl_stats {
 	unsigned long long suspends, resumes;	/* USB suspend / resume of the bus */
 	unsigned long long requests;	/* every vendor request, answered or not */
 	unsigned long long yank_at_fired;
+	unsigned long long silent;	/* vendor requests left unanswered (hostile) */
+	unsigned long long spoiled;	/* EDID replies the hostile mode changed */
+	unsigned long long bulk_halts;	/* hostile bulk-halt fired */
 };
 
 /*
@@ -141,10 +145,18 @@ static struct emu {
 	bool reconfigure;	/* a disable came: the next enable is after a reset */
 	bool configured;	/* between ENABLE and DISABLE or UNBIND */
 	struct yank_at ya;
+	/*
+	 * The hostile adapter (hostile.h). bulk-halt counts the bytes still
+	 * taken in halt_after; then the readers stop and the yanker thread
+	 * halts the endpoints (halt_req), which stay halted until "hostile off".
+	 */
+	struct hostile host;
+	unsigned long long halt_after;
+	bool host_halted;
 	/* the yanker thread unplugs for ep0 and the readers: see yank_locked() */
 	pthread_t yanker;
 	pthread_cond_t yank_cond;
-	unsigned long long yank_req, yank_done;
+	unsigned long long yank_req, yank_done, halt_req, halt_done;
 	int readers_idle;
 	/*
 	 * A reader is in_read from before its read() until what it read is
@@ -405,6 +417,7 @@ static void open_function(void)
 /* ---- yank-at ---- */
 
 static int set_udc(bool plug);
+static int halt_endpoints(void);
 
 /* Counts @n events of @kind; true when that makes the armed trigger fire. */
 static bool yank_at_count(struct yank_at *y, enum yank_at_kind kind, unsigned long long n)
@@ -432,6 +445,15 @@ static void *yanker_main(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&e.lock);
 	while (!stopping) {
+		if (e.halt_done != e.halt_req) {
+			e.halt_done = e.halt_req;
+			pthread_mutex_unlock(&e.lock);
+			ret = halt_endpoints();
+			msg("hostile bulk-halt: endpoints halted%s%s", ret ? ": " : "",
+			    ret ? strerror(-ret) : "");
+			pthread_mutex_lock(&e.lock);
+			continue;
+		}
 		if (e.yank_done == e.yank_req) {
 			pthread_cond_wait(&e.yank_cond, &e.lock);
 			continue;
@@ -485,6 +507,32 @@ static void ep0_stall(const struct usb_ctrlrequest *r)
 	pthread_mutex_unlock(&e.lock);
 }
 
+/*
+ * A request the hostile adapter never answers: the host gives up after its
+ * timeout (dlkms: 1 s). FunctionFS keeps the setup pending until another
+ * event cancels it, and a read of ep0 meanwhile would answer it (a stall,
+ * or the data stage of an OUT request read as events), so ep0 is left alone
+ * for longer than the host waits; then whatever is left of the setup is
+ * stalled, which the host no longer sees (EIDRM if another event cancelled
+ * it meanwhile).
+ */
+#define SILENT_MS	1300
+static void ep0_leave_unanswered(const struct usb_ctrlrequest *r)
+{
+	struct timespec ts = { SILENT_MS / 1000, (SILENT_MS % 1000) * 1000000L };
+	char c;
+
+	while (nanosleep(&ts, &ts) && errno == EINTR && !stopping)
+		;
+	if (r->bRequestType & USB_DIR_IN) {
+		if (read(e.ep0, &c, 0) < 0 && errno != EL2HLT && errno != EIDRM)
+			msg("unanswered request: %s", strerror(errno));
+	} else {
+		if (write(e.ep0, &c, 0) < 0 && errno != EL2HLT && errno != EIDRM)
+			msg("unanswered request: %s", strerror(errno));
+	}
+}
+
 static void ep0_reply(const void *buf, size_t n)
 {
 	if (write(e.ep0, buf, n) < 0)
@@ -500,9 +548,10 @@ static void ep0_ack(void)
 static void handle_setup(const struct usb_ctrlrequest *r)
 {
 	unsigned int val = le16toh(r->wValue), idx = le16toh(r->wIndex);
-	unsigned int len = le16toh(r->wLength), i, off;
+	unsigned int len = le16toh(r->wLength), off;
 	bool vendor = (r->bRequestType & USB_TYPE_MASK) == USB_TYPE_VENDOR;
 	uint8_t buf[64];
+	enum hostile_act act = HACT_ANSWER;
 	bool fail, yanked = false;
 	ssize_t n;
 	char why[64];
@@ -516,29 +565,34 @@ static void handle_setup(const struct usb_ctrlrequest *r)
 				 r->bRequestType, r->bRequest, e.ya.seen);
 			yank_locked(why);
 			yanked = true;
+		} else if (!fail) {
+			act = hostile_action(&e.host);
+			e.cs.silent += act == HACT_SILENT;
 		}
 	}
 	pthread_mutex_unlock(&e.lock);
 	/* unanswered: the unplug cancelled the setup (the next read says EIDRM) */
 	if (yanked)
 		return;
-	if (fail || !vendor)
+	if (act == HACT_SILENT) {
+		ep0_leave_unanswered(r);
+		return;
+	}
+	if (fail || !vendor || act == HACT_STALL)
 		goto stall;
 
 	switch (r->bRequestType << 8 | r->bRequest) {
 	case 0xc002:	/* EDID over DDC: status byte, then wLength-1 bytes */
 		if (len < 2 || len > 64)
 			goto stall;
-		buf[0] = 0;
 		pthread_mutex_lock(&e.lock);
-		for (i = 1; i < len; i++) {
-			/* an offset byte: the read wraps within the first 256 */
-			off = ((val >> 8) + i - 1) & 0xff;
-			buf[i] = off < e.mon.len ? e.mon.edid[off] : 0;
-		}
+		/* the read wraps within the first 256 bytes; a hostile adapter spoils it */
+		off = hostile_edid_reply(&e.host, &e.mon, val >> 8, len, buf);
+		if (e.host.kind != HOSTILE_OFF)
+			e.cs.spoiled++;
 		e.cs.edid++;
 		pthread_mutex_unlock(&e.lock);
-		ep0_reply(buf, len);
+		ep0_reply(buf, off);
 		return;
 	case 0x4012:	/* channel select */
 		if (len != 16)
@@ -767,6 +821,19 @@ static bool readers_paused(void)
 	return e.stalled || e.drain == DRAIN_STOP;
 }
 
+/* Counts @n bytes off a countdown that is running: true when it runs out. */
+static bool count_down(unsigned long long *left, ssize_t n)
+{
+	if (!n || !*left)
+		return false;
+	if (*left > (unsigned long long)n) {
+		*left -= n;
+		return false;
+	}
+	*left = 0;
+	return true;
+}
+
 static void *reader_main(void *arg)
 {
 	int i = (int)(long)arg;
@@ -844,16 +911,21 @@ static void *reader_main(void *arg)
 			snprintf(why, sizeof(why), "%llu bulk bytes since arming", e.ya.seen);
 			yank_locked(why);
 		}
-		if (n && e.stop_after) {
-			/* at a request's end: a transfer that goes on is cut here */
-			if (e.stop_after > (unsigned long long)n) {
-				e.stop_after -= n;
-			} else {
-				e.stop_after = 0;
-				e.drain = DRAIN_STOP;
-				msg("drain stop-after: stopped at bulk byte %llu of ep file %d",
-				    e.ep_bytes[i], i + 1);
-			}
+		/* hostile bulk-halt: what is in flight now fails on the wire */
+		if (count_down(&e.halt_after, n)) {
+			e.stalled = true;
+			e.host_halted = true;
+			e.cs.bulk_halts++;
+			e.halt_req++;
+			pthread_cond_broadcast(&e.yank_cond);
+			msg("hostile bulk-halt: halting at bulk byte %llu of ep file %d",
+			    e.ep_bytes[i], i + 1);
+		}
+		/* at a request's end: a transfer that goes on is cut here */
+		if (count_down(&e.stop_after, n)) {
+			e.drain = DRAIN_STOP;
+			msg("drain stop-after: stopped at bulk byte %llu of ep file %d",
+			    e.ep_bytes[i], i + 1);
 		}
 		bps = e.drain == DRAIN_SLOW ? e.slow_bps : 0;
 		e.in_read[i] = false;
@@ -936,6 +1008,8 @@ static void stats_print(FILE *f)
 		e.cs.status, e.cs.stalled, e.cs.connects, e.cs.disconnects);
 	fprintf(f, "suspends %llu\nresumes %llu\n", e.cs.suspends, e.cs.resumes);
 	fprintf(f, "ctrl_requests %llu\nyank_at_fired %llu\n", e.cs.requests, e.cs.yank_at_fired);
+	fprintf(f, "ctrl_silent %llu\nedid_spoiled %llu\nbulk_halts %llu\n", e.cs.silent,
+		e.cs.spoiled, e.cs.bulk_halts);
 	/* which endpoint the host writes: ep_bytes_4 is ep1 on dummy_hcd */
 	for (int i = 0; i < NEPS; i++)
 		fprintf(f, "ep_bytes_%d %llu\n", i + 1, e.ep_bytes[i]);
@@ -1024,8 +1098,7 @@ static int set_udc(bool plug)
 
 static int set_stall(bool on)
 {
-	int i, ret = 0;
-	char c = 0;
+	int i;
 
 	pthread_mutex_lock(&e.lock);
 	e.stalled = on;
@@ -1036,6 +1109,15 @@ static int set_stall(bool on)
 			ioctl(e.ep_nb[i], FUNCTIONFS_CLEAR_HALT);
 		return 0;
 	}
+	return halt_endpoints();
+}
+
+/* With e.stalled set: the readers out of read(), then every endpoint halted. */
+static int halt_endpoints(void)
+{
+	int i, ret = 0;
+	char c = 0;
+
 	if (wait_readers_idle())
 		return -EBUSY;
 	/* writing to an OUT endpoint file halts it (FunctionFS) */
@@ -1053,6 +1135,35 @@ static int set_switch(bool *sw, int argc, char **argv)
 	pthread_mutex_lock(&e.lock);
 	*sw = !strcmp(argv[1], "on");
 	pthread_mutex_unlock(&e.lock);
+	return 0;
+}
+
+/*
+ * "hostile ...": the fault from now on (hostile.h), replacing the last one;
+ * the body says what is set. Setting any clears a bulk halt the last one
+ * made.
+ */
+static int hostile_command(int argc, char **argv, FILE *f)
+{
+	char what[160];
+	bool unhalt = false;
+	int ret;
+
+	pthread_mutex_lock(&e.lock);
+	ret = hostile_set(&e.host, argc, argv, &e.mon);
+	if (!ret) {
+		e.halt_after = e.host.kind == HOSTILE_BULK_HALT ? e.host.halt_after : 0;
+		unhalt = e.host_halted;
+		e.host_halted = false;
+	}
+	hostile_describe(&e.host, what, sizeof(what));
+	pthread_mutex_unlock(&e.lock);
+	if (ret)
+		return ret;
+	if (unhalt && set_stall(false))
+		return -EIO;
+	fprintf(f, "%s\n", what);
+	msg("hostile %s", what);
 	return 0;
 }
 
@@ -1211,6 +1322,8 @@ static int command(char *line, FILE *f, const char **why)
 			msg("yank-at %s %llu: armed", argv[1], y.at);
 		return 0;
 	}
+	if (!strcmp(argv[0], "hostile"))
+		return hostile_command(argc, argv, f);
 	if (!strcmp(argv[0], "sleep-loses"))
 		return set_switch(&e.sleep_loses, argc, argv);
 	if (!strcmp(argv[0], "sleep-unplug"))

@@ -866,6 +866,169 @@ static uint64_t applied(const struct dld *d)
  * what was dropped is counted; malformed input still is. A null key
  * brings the same bytes back.
  */
+/* ---- the hostile adapter (hostile.c) ---- */
+
+/* A block of 128 EDID bytes read as dlkms reads it: 63 + 63 + 2 (status + data) */
+static unsigned int hostile_read_block(struct hostile *h, const struct monitor *m,
+				       unsigned int off, uint8_t *blk, bool *ok)
+{
+	static const unsigned int part[] = { 63, 63, 2 };
+	uint8_t buf[64];
+	unsigned int i, n, got = 0, replies = 0;
+
+	*ok = true;
+	for (i = 0; i < 3; i++) {
+		hostile_action(h);
+		n = hostile_edid_reply(h, m, off + got, part[i] + 1, buf);
+		replies++;
+		if (n != part[i] + 1 || buf[0])
+			*ok = false;
+		memcpy(blk + got, buf + 1, part[i]);
+		got += part[i];
+	}
+	return replies;
+}
+
+static unsigned int block_sum(const uint8_t *b)
+{
+	unsigned int i, s = 0;
+
+	for (i = 0; i < 128; i++)
+		s += b[i];
+	return s & 0xff;
+}
+
+static int hostile_cmd(struct hostile *h, const char *line, const struct monitor *m)
+{
+	char buf[64], *argv[4] = { 0 }, *save = NULL;
+	int argc = 0;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (char *t = strtok_r(buf, " ", &save); t && argc < 4; t = strtok_r(NULL, " ", &save))
+		argv[argc++] = t;
+	return hostile_set(h, argc, argv, m);
+}
+
+static void test_hostile(void)
+{
+	static const char *const bad[] = {
+		"hostile", "hostile frob", "hostile random", "hostile random -1",
+		"hostile random 12x", "hostile bulk-halt 0", "hostile bulk-halt",
+		"hostile off 1", "hostile edid-short 3", "hostile random 1 2",
+	};
+	struct monitor m, other;
+	struct hostile h = { .kind = HOSTILE_OFF }, h2;
+	uint8_t blk[128], buf[64], buf2[64];
+	unsigned int i, k, n, n2, seed, diff;
+	unsigned int seen_short = 0, seen_status = 0, seen_stall = 0, seen_silent = 0;
+	unsigned int seen_ext255 = 0, seen_unfixed = 0, seen_cea = 0, seen_changed = 0;
+	char what[160];
+	bool ok;
+
+	monitor_build("vga600", &m);
+	monitor_build("dvi1080", &other);
+	CHECK(!hostile_cmd(&h, "hostile edid-status", &m) && h.kind == HOSTILE_EDID_STATUS,
+	      "edid-status not taken");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(hostile_cmd(&h, bad[i], &m) == -EINVAL && h.kind == HOSTILE_EDID_STATUS,
+		      "\"%s\" accepted or changed the mode", bad[i]);
+
+	/* off: the monitor's EDID, whole, status 0 */
+	hostile_cmd(&h, "hostile off", &m);
+	hostile_read_block(&h, &m, 0, blk, &ok);
+	CHECK(ok && !memcmp(blk, m.edid, 128) && hostile_action(&h) == HACT_ANSWER,
+	      "off: the EDID is not the monitor's");
+
+	hostile_cmd(&h, "hostile edid-checksum", &m);
+	hostile_read_block(&h, &m, 0, blk, &ok);
+	CHECK(ok && block_sum(blk) != 0 && !memcmp(blk, m.edid, 127),
+	      "edid-checksum: sum %u, the other bytes changed", block_sum(blk));
+
+	hostile_cmd(&h, "hostile edid-ext255", &m);
+	hostile_read_block(&h, &m, 0, blk, &ok);
+	CHECK(ok && blk[126] == 255 && block_sum(blk) == 0 && !memcmp(blk, m.edid, 126),
+	      "edid-ext255: extensions %u, sum %u", blk[126], block_sum(blk));
+
+	hostile_cmd(&h, "hostile edid-short", &m);
+	hostile_action(&h);
+	n = hostile_edid_reply(&h, &m, 0, 64, buf);
+	CHECK(n == 32 && !buf[0] && !memcmp(buf + 1, m.edid, 31), "edid-short: %u bytes", n);
+
+	hostile_cmd(&h, "hostile edid-status", &m);
+	hostile_action(&h);
+	n = hostile_edid_reply(&h, &m, 0, 19, buf);
+	CHECK(n == 19 && buf[0] && !memcmp(buf + 1, m.edid, 18), "edid-status: status %u", buf[0]);
+
+	/* edid-flip: the other monitor on every other request */
+	hostile_cmd(&h, "hostile edid-flip", &m);
+	hostile_action(&h);
+	hostile_edid_reply(&h, &m, 0, 19, buf);
+	hostile_action(&h);
+	hostile_edid_reply(&h, &m, 0, 19, buf2);
+	CHECK(!memcmp(buf + 1, m.edid, 18) && !memcmp(buf2 + 1, other.edid, 18),
+	      "edid-flip: not this monitor, then the other");
+
+	hostile_cmd(&h, "hostile ctrl-silent", &m);
+	for (i = 0, k = 0; i < 10; i++)
+		k += hostile_action(&h) == HACT_SILENT;
+	CHECK(k == 10, "ctrl-silent: %u of 10 requests unanswered", k);
+
+	CHECK(!hostile_cmd(&h, "hostile bulk-halt 0x4000", &m) && h.kind == HOSTILE_BULK_HALT &&
+	      h.halt_after == 16384, "bulk-halt 0x4000: %llu", h.halt_after);
+	hostile_describe(&h, what, sizeof(what));
+	CHECK(!strcmp(what, "bulk-halt 16384"), "described as \"%s\"", what);
+
+	/* random: the same seed gives the same replies, request by request */
+	for (seed = 0; seed < 200; seed++) {
+		snprintf(what, sizeof(what), "hostile random %u", seed);
+		hostile_cmd(&h, what, &m);
+		h2 = h;
+		CHECK(!memcmp(h.edid, h2.edid, 256), "seed %u: two EDIDs", seed);
+		seen_ext255 += h.edid[126] == 255;
+		seen_unfixed += block_sum(h.edid) != 0;
+		seen_cea += h.edid[128] == 2 && h.edid[126] == 1;
+		seen_changed += !!memcmp(h.edid, m.edid, 128);
+		for (i = 0, diff = 0, k = 0; i < 60; i++) {
+			enum hostile_act a = hostile_action(&h), a2 = hostile_action(&h2);
+
+			memset(buf, 0xee, sizeof(buf));
+			memset(buf2, 0x11, sizeof(buf2));
+			n = hostile_edid_reply(&h, &m, i * 7, 64, buf);
+			n2 = hostile_edid_reply(&h2, &m, i * 7, 64, buf2);
+			diff += a != a2 || n != n2 || memcmp(buf, buf2, n);
+			CHECK(n <= 64, "seed %u: a reply of %u bytes to 64 asked", seed, n);
+			seen_short += n < 64;
+			seen_status += n == 64 && buf[0];
+			seen_stall += a == HACT_STALL;
+			seen_silent += a == HACT_SILENT;
+			k += a == HACT_SILENT;
+		}
+		CHECK(!diff, "seed %u: %u replies differ between two runs", seed, diff);
+		CHECK(k <= HOSTILE_SILENT_MAX, "seed %u: %u of 60 requests unanswered", seed, k);
+	}
+	CHECK(seen_short && seen_status && seen_stall && seen_silent,
+	      "200 seeds: short %u, status %u, stall %u, silent %u", seen_short, seen_status,
+	      seen_stall, seen_silent);
+	CHECK(seen_ext255 && seen_unfixed && seen_cea && seen_changed > 100,
+	      "200 seeds: ext255 %u, checksum left %u, cea %u, changed %u", seen_ext255,
+	      seen_unfixed, seen_cea, seen_changed);
+	hostile_cmd(&h, "hostile random 1", &m);
+	hostile_cmd(&h2, "hostile random 2", &m);
+	for (i = 0, diff = 0; i < 60; i++)
+		diff += hostile_action(&h) != hostile_action(&h2);
+	CHECK(diff || memcmp(h.edid, h2.edid, 256), "seeds 1 and 2 are the same adapter");
+
+	/* through the control command: set, described, and cleared */
+	CHECK(!emu_command("hostile random 42") && e.host.kind == HOSTILE_RANDOM &&
+	      e.host.seed == 42, "hostile random 42: kind %d", e.host.kind);
+	CHECK(emu_command("hostile random x") == -EINVAL && e.host.seed == 42,
+	      "a bad seed changed the mode");
+	CHECK(!emu_command("hostile bulk-halt 1000") && e.halt_after == 1000,
+	      "bulk-halt 1000: halt_after %llu", e.halt_after);
+	CHECK(!emu_command("hostile off") && e.host.kind == HOSTILE_OFF && !e.halt_after,
+	      "hostile off");
+}
+
 static void test_channel(struct dld *d)
 {
 	static const uint8_t gfx[] = {
@@ -983,6 +1146,7 @@ int main(void)
 	test_monitors();
 	test_png();
 	test_yank_at();
+	test_hostile();
 	test_channel(&d);
 	test_key();
 	dld_fini(&d);
