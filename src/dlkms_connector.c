@@ -157,15 +157,15 @@ static const struct drm_edid *dlkms_connector_read_edid(struct dlkms_device *dl)
 {
 	const struct drm_edid *drm_edid;
 
-	dl->edid_xfer_failed = false;
+	dl->edid_xfer_err = 0;
 	drm_edid = drm_edid_read_custom(&dl->connector, dlkms_read_edid, dl);
-	dlkms_edid_note_xfer(dl, dl->edid_xfer_failed ? dl->edid_xfer_ret : 0);
-	if (!dl->edid_xfer_failed)
+	dlkms_edid_note_xfer(dl, dl->edid_xfer_err);
+	if (!dl->edid_xfer_err)
 		dlkms_edid_note_content(dl, drm_edid);
 	if (drm_edid) {
 		drm_edid_free(dl->edid);
 		dl->edid = drm_edid;
-	} else if (dl->edid_xfer_failed && dl->edid &&
+	} else if (dl->edid_xfer_err && dl->edid &&
 		   !memcmp(drm_edid_raw(dl->edid), dl->edid_id, sizeof(dl->edid_id))) {
 		drm_dbg_kms(&dl->drm, "EDID read failed, using the monitor's last EDID\n");
 		return dl->edid;

@@ -126,8 +126,7 @@ struct dlkms_device {
 	u8 edid_id[18];
 	unsigned int edid_misses;	/* presence reads failed in a row */
 	const struct drm_edid *edid;	/* the last EDID read in full */
-	bool edid_xfer_failed;		/* a control transfer of the last read failed */
-	int edid_xfer_ret;		/* and how */
+	int edid_xfer_err;		/* how a transfer of the last read failed, 0: none */
 	/*
 	 * What the log was told about the EDID (dlkms_connector.c): reads
 	 * failing (and whether that was told), an EDID that is not valid,

@@ -142,7 +142,6 @@ int dlkms_read_edid(void *data, u8 *buf, unsigned int block, size_t len)
 {
 	struct dlkms_device *dl = data;
 	int idx, ret;
-	u8 ext;
 
 	if (block > 1) {
 		memset(buf, 0, len);
@@ -156,9 +155,9 @@ int dlkms_read_edid(void *data, u8 *buf, unsigned int block, size_t len)
 		ret = dlkms_hw_present(dl) ? -EAGAIN : -ENODEV;
 	dlkms_hw_exit(dl, idx);
 	if (ret) {
-		dl->edid_xfer_failed = true;
-		dl->edid_xfer_ret = ret;
-	} else if (!block && len == 128 && buf[126] > 1) {
+		dl->edid_xfer_err = ret;
+	} else if (!block && len == 128) {
+		dl->edid_ext = buf[126];
 		/*
 		 * A base block that claims more extensions than the request
 		 * reaches: it claims one, checksum kept (right or wrong as it
@@ -167,12 +166,10 @@ int dlkms_read_edid(void *data, u8 *buf, unsigned int block, size_t len)
 		 * every connector probe -- 254 lines a probe for a count of
 		 * 255. dlkms_connector.c says it once.
 		 */
-		ext = buf[126];
-		dl->edid_ext = ext;
-		buf[126] = 1;
-		buf[127] += ext - 1;
-	} else if (!block && len == 128) {
-		dl->edid_ext = buf[126];
+		if (dl->edid_ext > 1) {
+			buf[126] = 1;
+			buf[127] += dl->edid_ext - 1;
+		}
 	}
 	return ret;
 }
