@@ -795,21 +795,20 @@ static bool dlkms_resync(struct dlkms_device *dl)
 		return true;
 	}
 	/*
-	 * Once when the tries run out: each commit after that tries once
-	 * more, and an adapter that refuses its channel or stopped draining
-	 * must not get a line for every commit. A resync that works, or one
-	 * asked for afresh (a wake-up, the end of a stall), counts anew.
+	 * Once the tries have run out (said once, when they did), each
+	 * commit tries once more, with no retry and no line: an adapter that
+	 * refuses its channel or stopped draining must not get a line for
+	 * every commit. A resync that works, or one asked for afresh (a
+	 * wake-up, the end of a stall), counts anew.
 	 */
-	if (dl->resync_tries > DLKMS_RESYNC_TRIES)
+	if (dl->resync_tries >= DLKMS_RESYNC_TRIES)
 		return false;
-	if (++dl->resync_tries < DLKMS_RESYNC_TRIES) {
+	if (++dl->resync_tries < DLKMS_RESYNC_TRIES)
 		mod_delayed_work(dl->render_wq, &dl->resync_retry,
 				 msecs_to_jiffies(DLKMS_RESYNC_RETRY_MS));
-	} else {
+	else
 		drm_err(&dl->drm, "the adapter did not take its state back (%d); it shows nothing new until the next commit\n",
 			ret);
-		dl->resync_tries++;
-	}
 	return false;
 }
 
