@@ -113,6 +113,7 @@ struct dlkms_device {
 	struct device *dmadev;		/* the host controller, for PRIME imports */
 	unsigned int bulk_pipe;
 	unsigned int bulk_maxp;		/* wMaxPacketSize of the bulk OUT endpoint */
+	u8 *channel_key;		/* DMA-safe, for dlkms_usb_select_channel() */
 	u32 pixel_limit;		/* max hdisplay * vdisplay (vendor descriptor) */
 	unsigned int bpp;		/* 16 or 24, fixed at probe */
 

@@ -10,6 +10,7 @@
 #include <linux/slab.h>
 #include <linux/usb.h>
 
+#include <drm/drm_managed.h>
 #include <drm/drm_print.h>
 
 #include "dlkms_drv.h"
@@ -31,20 +32,17 @@ static const u8 dl_std_channel[16] = {
 /*
  * The adapter takes graphics commands only once a channel is selected; it
  * forgets it at a reset or a power loss (then the next render pass selects
- * it again, see dlkms_render.c).
+ * it again, see dlkms_render.c). That can be a mode set in the commit
+ * tail, where nothing is allocated: the key's DMA-safe copy is made at
+ * probe.
  */
 int dlkms_usb_select_channel(struct dlkms_device *dl)
 {
-	void *key;
 	int ret;
 
-	key = kmemdup(dl_std_channel, sizeof(dl_std_channel), GFP_KERNEL);
-	if (!key)
-		return -ENOMEM;
 	ret = usb_control_msg(dl->udev, usb_sndctrlpipe(dl->udev, 0), DL_REQ_SET_KEY,
 			      USB_DIR_OUT | USB_TYPE_VENDOR | USB_RECIP_DEVICE, 0, 0,
-			      key, sizeof(dl_std_channel), DLKMS_CTRL_TIMEOUT_MS);
-	kfree(key);
+			      dl->channel_key, sizeof(dl_std_channel), DLKMS_CTRL_TIMEOUT_MS);
 	return ret < 0 ? ret : 0;
 }
 
@@ -534,6 +532,11 @@ int dlkms_usb_init(struct dlkms_device *dl)
 		 le16_to_cpu(dl->udev->descriptor.idProduct), out->bEndpointAddress);
 
 	dlkms_parse_vendor_descriptor(dl);
+	/* drmm_ memory is kmalloc'ed and aligned for DMA (drm_managed.c) */
+	dl->channel_key = drmm_kmalloc(&dl->drm, sizeof(dl_std_channel), GFP_KERNEL);
+	if (!dl->channel_key)
+		return -ENOMEM;
+	memcpy(dl->channel_key, dl_std_channel, sizeof(dl_std_channel));
 	ret = dlkms_usb_select_channel(dl);
 	if (ret) {
 		/* the first modeset tries again */
