@@ -178,7 +178,13 @@ static unsigned long long wait_quiet(unsigned long long base, unsigned long long
 			*last_rx = 0;
 			return b;
 		}
-		usleep(1000);
+		/*
+		 * Seldom: the time is the emulator's (last_rx_ns), not when we
+		 * look, and each look wakes the emulator on the guest's CPU,
+		 * which a driver that sends from a worker shares while it sends
+		 * (one whose ioctl sends has this process asleep in it).
+		 */
+		usleep(10000);
 	}
 }
 
