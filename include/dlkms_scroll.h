@@ -57,8 +57,11 @@ struct dl_scroll {
 	 */
 	const u16 *(*new_line)(void *ctx, unsigned int i, const u8 **px8);
 	void *ctx;
-	/* scratch of @height entries each, allocated by the caller */
-	u64 *hold, *hnew;
+	/*
+	 * Scratch of @height entries each, allocated by the caller: line
+	 * hashes old and new, the old lines' probes, what to take.
+	 */
+	u64 *hold, *hnew, *pold;
 	u8 *take;
 	/* result: line i gets old line i - @dy where @take[i], in its planes */
 	int dy;

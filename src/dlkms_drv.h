@@ -247,7 +247,7 @@ struct dlkms_device {
 	unsigned int shadow_width, shadow_height;
 	bool shadow_valid;
 	/* dl_scroll_find()'s scratch, DLKMS_MAX_HEIGHT entries each */
-	u64 *scroll_hold, *scroll_hnew;
+	u64 *scroll_hold, *scroll_hnew, *scroll_pold;
 	u8 *scroll_take;
 	/*
 	 * The register batch the device should hold (the mode's, or the

@@ -351,6 +351,7 @@ static void dlkms_move_rect(struct dlkms_device *dl, struct dlkms_tx *tx,
 		.ctx = &ctx,
 		.hold = dl->scroll_hold,
 		.hnew = dl->scroll_hnew,
+		.pold = dl->scroll_pold,
 		.take = dl->scroll_take,
 	};
 	struct dl_scroll_tx t;
@@ -1017,8 +1018,9 @@ int dlkms_render_init(struct dlkms_device *dl)
 	/* a line each, for any mode: the search allocates nothing in a pass */
 	dl->scroll_hold = drmm_kcalloc(drm, DLKMS_MAX_HEIGHT, sizeof(u64), GFP_KERNEL);
 	dl->scroll_hnew = drmm_kcalloc(drm, DLKMS_MAX_HEIGHT, sizeof(u64), GFP_KERNEL);
+	dl->scroll_pold = drmm_kcalloc(drm, DLKMS_MAX_HEIGHT, sizeof(u64), GFP_KERNEL);
 	dl->scroll_take = drmm_kzalloc(drm, DLKMS_MAX_HEIGHT, GFP_KERNEL);
-	if (!dl->scroll_hold || !dl->scroll_hnew || !dl->scroll_take)
+	if (!dl->scroll_hold || !dl->scroll_hnew || !dl->scroll_pold || !dl->scroll_take)
 		return -ENOMEM;
 	dlkms_shadow_alloc(dl);
 	/* 256 KiB each: not necessarily contiguous */

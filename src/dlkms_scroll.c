@@ -27,21 +27,31 @@ static inline u64 hash_step(u64 h, u64 w)
 	return h ^ (h >> 29);
 }
 
+/*
+ * Words are loaded whole, in the CPU's byte order: old and new lines are
+ * hashed alike on one machine, which is all a match needs.
+ */
+static inline u64 load64(const void *p)
+{
+	u64 w;
+
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
 u64 dl_line_hash(const u16 *px16, const u8 *px8, unsigned int n)
 {
 	u64 h = 0xcbf29ce484222325ULL;
 	unsigned int i = 0;
 
 	for (; i + 4 <= n; i += 4)
-		h = hash_step(h, (u64)px16[i] | (u64)px16[i + 1] << 16 |
-				 (u64)px16[i + 2] << 32 | (u64)px16[i + 3] << 48);
+		h = hash_step(h, load64(px16 + i));
 	for (; i < n; i++)
 		h = hash_step(h, px16[i]);
 	if (!px8)
 		return h;
-	for (i = 0; i + 4 <= n; i += 4)
-		h = hash_step(h, (u64)px8[i] | (u64)px8[i + 1] << 8 |
-				 (u64)px8[i + 2] << 16 | (u64)px8[i + 3] << 24);
+	for (i = 0; i + 8 <= n; i += 8)
+		h = hash_step(h, load64(px8 + i));
 	for (; i < n; i++)
 		h = hash_step(h, px8[i]);
 	return h;
@@ -153,6 +163,14 @@ static void find_candidates(struct dl_scroll *s, const u64 *probe, struct dl_can
 	unsigned int k, i, d, found;
 	int j, side;
 
+	/*
+	 * Each old line's probe once, into one small array: the search
+	 * below looks at every line for every sample, and four reads spread
+	 * over each line of the shadow cost far more (most of all under
+	 * emulation, where every page touched is a TLB refill).
+	 */
+	for (j = 0; j < (int)s->height; j++)
+		s->pold[j] = line_probe(old_line16(s, j), s->width);
 	c->n = 0;
 	for (k = 0; k < DL_SCROLL_SAMPLES; k++) {
 		i = sample_line(s, k);
@@ -163,7 +181,7 @@ static void find_candidates(struct dl_scroll *s, const u64 *probe, struct dl_can
 			for (side = -1; side <= 1; side += 2) {
 				j = (int)i + side * (int)d;
 				if (j < 0 || j >= (int)s->height ||
-				    line_probe(old_line16(s, j), s->width) != probe[k] ||
+				    s->pold[j] != probe[k] ||
 				    old_hash(s, j) != s->hnew[i])
 					continue;
 				cand_add(c, -side * (int)d);
@@ -192,22 +210,31 @@ static unsigned int count_moves(const struct dl_scroll *s, int dy)
 }
 
 /*
- * About what the diff would send to make old line @to into @from: the
- * spans dl_next_change() finds, each with a command header, a pixel that
- * differs from its left neighbour sent raw and the others repeated.
+ * Whether the diff would send more than @limit bytes to make old line @to
+ * into @from, about: the spans dl_next_change() finds, each with a command
+ * header, a pixel that differs from its left neighbour sent raw and the
+ * others repeated. Looked at a command's worth of pixels at a time, so
+ * that it stops near the limit: a line of new text passes it within its
+ * first few glyphs, where one span can run the whole line.
  */
-static unsigned int diff_cost(const void *to, const void *from, unsigned int cpp,
-			      unsigned int n)
+static bool diff_costs_more(const void *to, const void *from, unsigned int cpp,
+			    unsigned int n, unsigned int limit)
 {
-	unsigned int pos = 0, a, b, i, cost = 0;
+	unsigned int c, m, pos, a, b, i, cost = 0;
 
-	while (dl_next_change(from, to, cpp, n, &pos, &a, &b)) {
-		cost += 7 * (1 + (b - a) / DL_MAX_CMD_PIXELS);
-		for (i = a; i < b; i++)
-			if (i == a || dl_px(from, cpp, i) != dl_px(from, cpp, i - 1))
-				cost += cpp;
+	for (c = 0; c < n; c += DL_MAX_CMD_PIXELS) {
+		m = n - c < DL_MAX_CMD_PIXELS ? n : c + DL_MAX_CMD_PIXELS;
+		pos = c;
+		while (dl_next_change(from, to, cpp, m, &pos, &a, &b)) {
+			cost += 7;
+			for (i = a; i < b; i++)
+				if (i == a || dl_px(from, cpp, i) != dl_px(from, cpp, i - 1))
+					cost += cpp;
+		}
+		if (cost > limit)
+			return true;
 	}
-	return cost;
+	return false;
 }
 
 /* what @take says once the search is done: move the line in this plane */
@@ -230,9 +257,9 @@ static unsigned int take_lines(struct dl_scroll *s, int dy)
 		if (!line_moves(s, i, dy))
 			continue;
 		j = (int)i - dy;
-		if (diff_cost(old_line16(s, i), old_line16(s, j), 2, s->width) > move)
+		if (diff_costs_more(old_line16(s, i), old_line16(s, j), 2, s->width, move))
 			s->take[i] |= DL_TAKE16;
-		if (s->old8 && diff_cost(old_line8(s, i), old_line8(s, j), 1, s->width) > move)
+		if (s->old8 && diff_costs_more(old_line8(s, i), old_line8(s, j), 1, s->width, move))
 			s->take[i] |= DL_TAKE8;
 		n += !!s->take[i];
 	}

@@ -1655,7 +1655,7 @@ static void sc_rect(struct sc_tx *t, struct sc_frame *f, uint16_t *sh16, uint8_t
 		    unsigned int x1, unsigned int y1, unsigned int x2, unsigned int y2,
 		    bool moves, unsigned int late, uint32_t *seed)
 {
-	static u64 hold[DLKMS_TEST_MAX_H], hnew[DLKMS_TEST_MAX_H];
+	static u64 hold[DLKMS_TEST_MAX_H], hnew[DLKMS_TEST_MAX_H], pold[DLKMS_TEST_MAX_H];
 	static uint8_t take[DLKMS_TEST_MAX_H];
 	static uint16_t l16[DLKMS_TEST_MAX_W];
 	static uint8_t l8[DLKMS_TEST_MAX_W];
@@ -1665,7 +1665,7 @@ static void sc_rect(struct sc_tx *t, struct sc_frame *f, uint16_t *sh16, uint8_t
 		.old16 = sh16 + off, .old8 = f->b24 ? sh8 + off : NULL,
 		.stride = f->w, .width = x2 - x1, .height = y2 - y1,
 		.new_line = sc_new_line, .ctx = &ctx,
-		.hold = hold, .hnew = hnew, .take = take,
+		.hold = hold, .hnew = hnew, .pold = pold, .take = take,
 	};
 	struct dl_scroll_tx m;
 	unsigned int y;
