@@ -119,9 +119,12 @@ static struct emu {
 	bool key_pending;	/* a channel key's data stage is being read */
 	/*
 	 * Endpoint files in use: NEPS, or 0 with --bulk no (an interface of
-	 * the adapter's class with no endpoint at all: a device that lies).
+	 * the adapter's class with no endpoint at all: a device that lies)
+	 * and --bulk int (an interrupt OUT endpoint, of the right direction
+	 * and the wrong type; nothing reads it).
 	 */
 	int neps;
+	bool int_eps;
 	/*
 	 * sleep-loses on: a USB suspend takes the adapter's power, as a bus-
 	 * powered one loses it (2.5 mA in suspend): memory back to the fill
@@ -369,6 +372,38 @@ static const struct {
 	.hs = SET(512),
 };
 
+/*
+ * --bulk int: the same interface with one interrupt OUT endpoint (dummy_hcd
+ * has few endpoints that take that type, the generic ep-?out ones)
+ */
+struct ep_int_set {
+	struct usb_interface_descriptor intf;
+	struct usb_endpoint_descriptor_no_audio ep;
+} __attribute__((packed));
+
+static const struct {
+	struct usb_functionfs_descs_head_v2 head;
+	__le32 fs_count, hs_count;
+	struct ep_int_set fs, hs;
+} __attribute__((packed)) descriptors_int = {
+	.head = DESCS_HEAD(sizeof(descriptors_int)),
+	.fs_count = LE(2),
+	.hs_count = LE(2),
+#define SET_INT(mps, interval) { \
+		.intf = { .bLength = USB_DT_INTERFACE_SIZE, \
+			.bDescriptorType = USB_DT_INTERFACE, \
+			.bNumEndpoints = 1, \
+			.bInterfaceClass = USB_CLASS_VENDOR_SPEC }, \
+		.ep = { .bLength = USB_DT_ENDPOINT_SIZE, \
+			.bDescriptorType = USB_DT_ENDPOINT, \
+			.bEndpointAddress = 1 | USB_DIR_OUT, \
+			.bmAttributes = USB_ENDPOINT_XFER_INT, \
+			.wMaxPacketSize = LE(mps), \
+			.bInterval = (interval) } }
+	.fs = SET_INT(64, 1),
+	.hs = SET_INT(64, 4),
+};
+
 /* --bulk no: the same interface with no endpoint */
 static const struct {
 	struct usb_functionfs_descs_head_v2 head;
@@ -402,7 +437,8 @@ static void open_function(void)
 	if (e.ep0 < 0)
 		die("open ep0");
 	if ((e.neps ? write(e.ep0, &descriptors, sizeof(descriptors)) :
-		      write(e.ep0, &descriptors_no_bulk, sizeof(descriptors_no_bulk))) < 0)
+	     e.int_eps ? write(e.ep0, &descriptors_int, sizeof(descriptors_int)) :
+	     write(e.ep0, &descriptors_no_bulk, sizeof(descriptors_no_bulk))) < 0)
 		die("write descriptors");
 	if (write(e.ep0, &strings, sizeof(strings)) < 0)
 		die("write strings");
@@ -1464,7 +1500,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: dlemu [--monitor NAME] [--socket PATH] [--udc NAME] [--name NAME] [--product 0xPID]\n"
-		"             [--bulk yes|no] [--read-len BYTES]\n"
+		"             [--bulk yes|no|int] [--read-len BYTES]\n"
 		"       dlemu ctl [--socket PATH] COMMAND [ARGS...]\n");
 	exit(2);
 }
@@ -1494,6 +1530,8 @@ int main(int argc, char **argv)
 			e.neps = NEPS, i++;
 		else if (!strcmp(argv[i], "--bulk") && !strcmp(argv[i + 1], "no"))
 			e.neps = 0, i++;
+		else if (!strcmp(argv[i], "--bulk") && !strcmp(argv[i + 1], "int"))
+			e.neps = 0, e.int_eps = true, i++;
 		else if (!strcmp(argv[i], "--product"))
 			e.product = strtoul(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--read-len"))

@@ -63,18 +63,26 @@ ok "the poll found the monitor once the vendor requests worked again"
 stop_emu
 for i in $(seq 1 50); do usb_iface >/dev/null || break; sleep 0.1; done
 
-# A device that lies: the adapter's interface class with no endpoint at
-# all. Probe must fail with one clear line and nothing else (an oops or a
-# warning fails the run from the kernel log), bind nothing, make no card,
-# and leave no reference on the module.
-start_emu vga768 --bulk no
-wait_for 30 eval 'dmesg | grep -q "no bulk OUT endpoint"' || fail "dlkms did not refuse the interface with no endpoint"
-iface=$(usb_iface) || fail "the adapter with no endpoint did not enumerate"
-[ ! -e "$iface/driver" ] || fail "the interface with no endpoint is bound to $(basename "$(readlink "$iface/driver")")"
-card_of dlkms >/dev/null && fail "a dlkms card exists for the interface with no endpoint"
-ok "an interface with no bulk endpoint: refused ($(dmesg | grep -o 'no bulk OUT endpoint.*' | tail -n 1)), nothing bound, no card"
-stop_emu
-for i in $(seq 1 50); do usb_iface >/dev/null || break; sleep 0.1; done
+# Devices that lie: the adapter's interface class with no endpoint at
+# all, or with an endpoint of the right direction and the wrong type
+# (interrupt OUT). Probe must fail with one clear line and nothing else
+# (an oops or a warning fails the run from the kernel log), bind nothing,
+# make no card, and leave no reference on the module.
+for lie in no int; do
+	what="an interface with $([ "$lie" = no ] && echo "no endpoint" || echo "only an interrupt OUT endpoint")"
+	lines0=$(dmesg | grep -c "no bulk OUT endpoint")
+	start_emu vga768 --bulk "$lie"
+	wait_for 30 eval '[ "$(dmesg | grep -c "no bulk OUT endpoint")" -gt "$lines0" ]' ||
+		fail "dlkms did not refuse $what"
+	iface=$(usb_iface) || fail "the adapter with $what did not enumerate"
+	[ ! -e "$iface/driver" ] || fail "$what is bound to $(basename "$(readlink "$iface/driver")")"
+	card_of dlkms >/dev/null && fail "a dlkms card exists for $what"
+	[ "$(dmesg | grep -c "no bulk OUT endpoint")" = $((lines0 + 1)) ] ||
+		fail "$what: $(($(dmesg | grep -c "no bulk OUT endpoint") - lines0)) lines, not one"
+	ok "$what: refused ($(dmesg | grep -o 'no bulk OUT endpoint.*' | tail -n 1)), one line, nothing bound, no card"
+	stop_emu
+	for i in $(seq 1 50); do usb_iface >/dev/null || break; sleep 0.1; done
+done
 [ "$(cat /sys/module/dlkms/refcnt)" = 0 ] || fail "module refcount $(cat /sys/module/dlkms/refcnt) after the device went away"
 rmmod dlkms || fail "rmmod dlkms"
 [ ! -e /sys/module/dlkms ] || fail "dlkms still loaded"
