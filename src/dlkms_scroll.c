@@ -28,30 +28,22 @@ static inline u64 hash_step(u64 h, u64 w)
 }
 
 /*
- * Words are loaded whole, in the CPU's byte order: old and new lines are
- * hashed alike on one machine, which is all a match needs.
+ * Words are loaded whole (dl_word()), in the CPU's byte order: old and new
+ * lines are hashed alike on one machine, which is all a match needs.
  */
-static inline u64 load64(const void *p)
-{
-	u64 w;
-
-	memcpy(&w, p, sizeof(w));
-	return w;
-}
-
 u64 dl_line_hash(const u16 *px16, const u8 *px8, unsigned int n)
 {
 	u64 h = 0xcbf29ce484222325ULL;
 	unsigned int i = 0;
 
 	for (; i + 4 <= n; i += 4)
-		h = hash_step(h, load64(px16 + i));
+		h = hash_step(h, dl_word(px16, 2, i));
 	for (; i < n; i++)
 		h = hash_step(h, px16[i]);
 	if (!px8)
 		return h;
 	for (i = 0; i + 8 <= n; i += 8)
-		h = hash_step(h, load64(px8 + i));
+		h = hash_step(h, dl_word(px8, 1, i));
 	for (; i < n; i++)
 		h = hash_step(h, px8[i]);
 	return h;
