@@ -319,6 +319,11 @@ rmmod dlkms || fail "rmmod dlkms"
 sed -i '/ udl\b/d' /etc/modprobe.d/dlkms-suite.conf
 modprobe udl || fail "modprobe udl"
 EMU_EXPECT_IGNORED="udl beside dlkms: its resume sends graphics with no channel selected after a power loss"
+# udl has no pre_reset/post_reset: the USB reset unbinds it with a transfer
+# in flight, and the adapter reads the rebound udl's first bytes as the
+# rest of the command cut. Seen once in CI on 7.2, and not in which
+# step: the count is printed after each step and at the end.
+EMU_EXPECT_MALFORMED="udl beside dlkms: a USB reset unbinds udl in the middle of a command"
 EMU_READ_LEN=512
 start_emu vga768
 card=$(wait_card udl 30) || fail "no udl card"
@@ -332,7 +337,7 @@ udl_after() {
 	local c pic=no
 	c=$(card_of udl)
 	wait_for 30 same_frame && pic=yes
-	say "# udl, $1: card ${c:-none} (was $card), new probes $(($(dmesg | grep -c 'Initialized udl') - probes)), holder $(kill -0 "$HOLDER" 2>/dev/null && echo alive || echo gone), picture from before back: $pic"
+	say "# udl, $1: card ${c:-none} (was $card), new probes $(($(dmesg | grep -c 'Initialized udl') - probes)), holder $(kill -0 "$HOLDER" 2>/dev/null && echo alive || echo gone), picture from before back: $pic, malformed commands so far: $(emu_stat total_malformed)"
 }
 emu sleep-loses on >/dev/null || fail "emulator: sleep-loses"
 pm_cycle || say "# udl: the system suspend failed: $?"
@@ -341,6 +346,7 @@ usb_reset || say "# udl: USBDEVFS_RESET failed"
 udl_after "USB reset"
 stop_picture
 let_go || say "# udl: the holder's mapping or fd did not survive"
+say "# udl, at the end: malformed commands $(emu_stat total_malformed)"
 stop_emu
 
 [ "$NBAD" = 0 ] || fail "$NBAD checks failed"
