@@ -145,11 +145,21 @@ static __always_inline u32 px_at(const void *px, unsigned int bpp, unsigned int 
 	return bpp == 2 ? ((const u16 *)px)[i] : ((const u8 *)px)[i];
 }
 
+/* big-endian on the wire, one store (not one a byte) */
 static __always_inline void px_put(u8 *p, unsigned int bpp, u32 v)
 {
-	if (bpp == 2)
-		*p++ = v >> 8;
-	*p = v;
+	u16 be;
+
+	if (bpp == 1) {
+		*p = v;
+		return;
+	}
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	be = v;
+#else
+	be = __builtin_bswap16(v);
+#endif
+	__builtin_memcpy(p, &be, sizeof(be));
 }
 
 /* inlined into each caller, so the pixel size is a constant in the hot loop */
@@ -170,22 +180,28 @@ static __always_inline size_t enc_rlx(u8 *buf, size_t len, u8 op, unsigned int b
 		cmd[1] = op;
 		put_be24(cmd + 2, addr + i * bpp);
 		pos += 6;
-		/* a span needs its raw count, one pixel and a repeat count */
+		/*
+		 * A span needs its raw count, one pixel and a repeat count.
+		 * Each pixel is loaded once (@next): a reload after the stores
+		 * into @buf, which may alias @px for the compiler, would be one
+		 * more memory access a pixel.
+		 */
 		while (i < end && len - pos >= 2 + bpp) {
 			u8 *raw_count = buf + pos++;
 			unsigned int raw = 0;
-			u32 last;
+			u32 last, next = px_at(px, bpp, i);
 
 			do {
-				last = px_at(px, bpp, i++);
+				last = next;
 				px_put(buf + pos, bpp, last);
 				pos += bpp;
 				raw++;
-			} while (i < end && px_at(px, bpp, i) != last &&
-				 len - pos >= bpp + 1);
+				if (++i < end)
+					next = px_at(px, bpp, i);
+			} while (i < end && next != last && len - pos >= bpp + 1);
 			*raw_count = raw & 0xff;	/* 256 is sent as 0 */
 
-			if (i < end && px_at(px, bpp, i) == last) {
+			if (i < end && next == last) {
 				unsigned int rep = 0;
 
 				while (i < end && rep < 255 && px_at(px, bpp, i) == last) {

@@ -163,20 +163,20 @@ static void dlkms_tx_line(struct dlkms_tx *tx, bool low8, u32 addr,
 {
 	unsigned int cpp = low8 ? 1 : 2, pos = 0, a, b;
 
-	if (!shadow) {
+	if (!shadow || !tx->dl->shadow_valid) {
 		dlkms_tx_span(tx, low8, addr, px, n);
+		if (shadow)
+			memcpy(shadow, px, n * cpp);
 		return;
 	}
-	if (!tx->dl->shadow_valid) {
-		dlkms_tx_span(tx, low8, addr, px, n);
-	} else if (low8) {
-		while (!tx->err && dl_next_change(px, shadow, 1, n, &pos, &a, &b))
+	/* the diff brings the shadow up to date as it goes */
+	if (low8) {
+		while (dl_diff_next(px, shadow, shadow, 1, n, &pos, &a, &b))
 			dlkms_tx_span(tx, true, addr + a, (const u8 *)px + a, b - a);
 	} else {
-		while (!tx->err && dl_next_change(px, shadow, 2, n, &pos, &a, &b))
+		while (dl_diff_next(px, shadow, shadow, 2, n, &pos, &a, &b))
 			dlkms_tx_span(tx, false, addr + 2 * a, (const u16 *)px + a, b - a);
 	}
-	memcpy(shadow, px, n * cpp);
 }
 
 /* a * b / 255, rounded exactly as pixman (and so cairo and IGT) does it */

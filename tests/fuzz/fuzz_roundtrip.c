@@ -97,10 +97,10 @@ enum { CH_URB, CH_WHOLE, CH_FIXED, CH_RANDOM };
 /* Deliberate faults that each must turn the run red (make selftest). */
 enum { SAB_NONE, SAB_PIXEL, SAB_STRAY, SAB_FAR, SAB_GUARD, SAB_TAIL,
 	SAB_MALFORMED, SAB_SPLIT, SAB_RESYNC, SAB_MODE, SAB_COLOUR, SAB_VECTOR,
-	SAB_OWED, SAB_OVERLAP, SAB_ORDER, SAB_SCROLL };
+	SAB_OWED, SAB_OVERLAP, SAB_ORDER, SAB_SCROLL, SAB_DIFF };
 static const char *const sabotage_names[] = {
 	"none", "pixel", "stray", "far", "guard", "tail", "malformed", "split",
-	"resync", "mode", "colour", "vector", "owed", "overlap", "order", "scroll", NULL
+	"resync", "mode", "colour", "vector", "owed", "overlap", "order", "scroll", "diff", NULL
 };
 static int sabotage;
 
@@ -1400,6 +1400,89 @@ static void vectors(void)
 	       "hand-worked vectors\n");
 }
 
+/*
+ * The shadow diff's rule written pixel by pixel: a span from a changed
+ * pixel on, ended by more than DL_DIFF_GAP equal pixels.
+ */
+static bool diff_ref(const void *cur, const void *old, unsigned int cpp, unsigned int n,
+		     unsigned int *pos, unsigned int *a, unsigned int *b)
+{
+	unsigned int i = *pos, same = 0;
+
+	while (i < n && dl_px(cur, cpp, i) == dl_px(old, cpp, i))
+		i++;
+	if (i == n)
+		return false;
+	*a = i;
+	*b = ++i;
+	for (; i < n && same <= DL_DIFF_GAP; i++) {
+		if (dl_px(cur, cpp, i) == dl_px(old, cpp, i)) {
+			same++;
+		} else {
+			same = 0;
+			*b = i + 1;
+		}
+	}
+	*pos = *b;
+	return true;
+}
+
+/*
+ * dl_diff_next(), word by word, against diff_ref() on lines with changes
+ * dense and sparse, runs of equal pixels around the gap's length, odd
+ * lengths and offsets: the same spans, and with @sync the shadow equal to
+ * the new line at the end, nothing written past it.
+ */
+static void diff_words(void)
+{
+	static uint8_t cur[2 * 700 + 8], old[sizeof(cur)], ref[sizeof(cur)];
+	unsigned int t, cpp, n, off, i, k, pa, pb, aa, ab, ba, bb, spans = 0;
+	uint32_t seed = 20261207;
+	bool more_a, more_b;
+
+	cur_label = "diff";
+	cur_in = NULL;
+	for (t = 0; t < 20000; t++) {
+		cpp = t & 1 ? 2 : 1;
+		n = xorshift(&seed) % 700;
+		off = xorshift(&seed) % 8 / cpp * cpp;	/* pixels are aligned, words not */
+		memset(cur, 0x5a, sizeof(cur));
+		for (i = 0; i < n * cpp; i++)
+			cur[off + i] = xorshift(&seed);
+		memcpy(old, cur, sizeof(old));
+		/* changed pixels: alone, or runs, at a density of 1/2 to 1/64 */
+		k = 2 << (xorshift(&seed) % 6);
+		for (i = 0; i < n; i++) {
+			if (xorshift(&seed) % k)
+				continue;
+			unsigned int run = 1 + xorshift(&seed) % (2 * DL_DIFF_GAP + 4);
+
+			for (; run && i < n; run--, i++)
+				old[off + cpp * i + (xorshift(&seed) % cpp)] ^= 1 + xorshift(&seed) % 255;
+		}
+		memcpy(ref, old, sizeof(ref));
+		pa = pb = 0;
+		do {
+			more_a = dl_diff_next(cur + off, old + off, old + off, cpp, n, &pa, &aa, &ab);
+			more_b = diff_ref(cur + off, ref + off, cpp, n, &pb, &ba, &bb);
+			if (sabotage == SAB_DIFF && more_a && ab - aa > DL_DIFF_GAP)
+				ab--;
+			check(more_a == more_b && (!more_a || (aa == ba && ab == bb)),
+			      "%u px of %u bytes at +%u: word-wise span [%u, %u) (%s), pixel by pixel [%u, %u) (%s)",
+			      n, cpp, off, aa, ab, more_a ? "more" : "none", ba, bb,
+			      more_b ? "more" : "none");
+			spans += more_a;
+		} while (more_a);
+		check(!memcmp(old + off, cur + off, n * cpp),
+		      "%u px of %u bytes at +%u: the synced shadow differs from the line", n, cpp, off);
+		check(!memcmp(old, cur, off) && !memcmp(old + off + n * cpp, cur + off + n * cpp,
+						      sizeof(cur) - off - n * cpp),
+		      "%u px of %u bytes at +%u: the diff wrote outside the line", n, cpp, off);
+	}
+	printf("fuzz_replay: the word-wise shadow diff finds the pixel-by-pixel spans (%u) and syncs the shadow\n",
+	       spans);
+}
+
 static uint32_t rng;
 
 static uint32_t rnd(void)
@@ -1626,9 +1709,8 @@ static void sc_diff(struct sc_tx *t, bool low8, uint32_t addr, const void *px, v
 {
 	unsigned int cpp = low8 ? 1 : 2, pos = 0, a, b;
 
-	while (dl_next_change(px, shadow, cpp, n, &pos, &a, &b))
+	while (dl_diff_next(px, shadow, shadow, cpp, n, &pos, &a, &b))
 		sc_span(t, low8, addr + cpp * a, (const uint8_t *)px + cpp * a, b - a);
-	memcpy(shadow, px, n * cpp);
 }
 
 /* dlkms_tx_moves() */
@@ -1946,6 +2028,7 @@ int main(int argc, char **argv)
 		rng = 1;
 	setup();
 	vectors();
+	diff_words();
 	if (scrolls)
 		scroll_series(scrolls - 1);
 	for (; optind < argc; optind++)
