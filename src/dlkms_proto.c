@@ -188,18 +188,20 @@ static __always_inline size_t enc_rlx(u8 *buf, size_t len, u8 op, unsigned int b
 		 */
 		while (i < end && len - pos >= 2 + bpp) {
 			u8 *raw_count = buf + pos++;
-			unsigned int raw = 0;
+			/* room for a pixel and the repeat count while o <= room */
+			u8 *o = buf + pos, *room = buf + len - (bpp + 1);
+			unsigned int raw_from = i;
 			u32 last, next = px_at(px, bpp, i);
 
 			do {
 				last = next;
-				px_put(buf + pos, bpp, last);
-				pos += bpp;
-				raw++;
+				px_put(o, bpp, last);
+				o += bpp;
 				if (++i < end)
 					next = px_at(px, bpp, i);
-			} while (i < end && next != last && len - pos >= bpp + 1);
-			*raw_count = raw & 0xff;	/* 256 is sent as 0 */
+			} while (i < end && next != last && o <= room);
+			pos = o - buf;
+			*raw_count = (i - raw_from) & 0xff;	/* 256 is sent as 0 */
 
 			if (i < end && next == last) {
 				unsigned int rep = 0;
