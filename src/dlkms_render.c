@@ -262,6 +262,30 @@ static void dlkms_compose_line(struct dlkms_device *dl, const struct dlkms_scano
 }
 
 /*
+ * XRGB8888 to RGB565, four pixels in two 64-bit loads and one store: the
+ * line is converted for every damaged line of every pass, and a load or
+ * store a pixel cost more than the conversion (most of all under
+ * emulation, where each is a lookup of its own).
+ */
+static void dlkms_xrgb_line_to_565(u16 *d, const u32 *s, unsigned int n)
+{
+	unsigned int i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	u64 a, b, w;
+
+	for (; i + 4 <= n; i += 4) {
+		__builtin_memcpy(&a, s + i, sizeof(a));
+		__builtin_memcpy(&b, s + i + 2, sizeof(b));
+		w = (u64)dl_xrgb_to_565(a) | (u64)dl_xrgb_to_565(a >> 32) << 16 |
+		    (u64)dl_xrgb_to_565(b) << 32 | (u64)dl_xrgb_to_565(b >> 32) << 48;
+		__builtin_memcpy(d + i, &w, sizeof(w));
+	}
+#endif
+	for (; i < n; i++)
+		d[i] = dl_xrgb_to_565(s[i]);
+}
+
+/*
  * The common case, a 16-bpp line the cursor does not touch, converted
  * straight from the framebuffer into dl->line16. False where the general
  * path is needed.
@@ -287,10 +311,7 @@ static bool dlkms_fast_line(struct dlkms_device *dl, const struct dlkms_scanout 
 		for (i = 0; i < n; i++)
 			dl->line16[i] = dl_xrgb_to_565(dlkms_xbgr_to_xrgb(s[i]));
 	} else {
-		const u32 *s = (const u32 *)src + x1 + so->dx;
-
-		for (i = 0; i < n; i++)
-			dl->line16[i] = dl_xrgb_to_565(s[i]);
+		dlkms_xrgb_line_to_565(dl->line16, (const u32 *)src + x1 + so->dx, n);
 	}
 	return true;
 }
